@@ -1,0 +1,1 @@
+"""Stakeholders' feedback (built by the feedback issue)."""

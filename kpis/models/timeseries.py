@@ -1,0 +1,41 @@
+"""The one time-series store: a Series of Points.
+
+A Point is (series, ts, step, value). Its natural key is (series, ts, step);
+every write is an idempotent upsert on it, so a retried request or a re-run pull
+never duplicates a point. `step` is 0 when the caller has none (KPIs, and model
+metrics logged without a step), as MLflow does.
+"""
+from django.db import models
+from django.db.models import Q
+
+
+class Series(models.Model):
+    class Kind(models.TextChoices):
+        KPI = "kpi", "KPI"
+        METRIC = "metric", "Model metric"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    key = models.CharField(max_length=250, help_text="The KPI key or the metric key.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "series"
+        constraints = [models.CheckConstraint(condition=~Q(key=""), name="series_key_not_empty")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.key}"
+
+
+class Point(models.Model):
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="points")
+    ts = models.DateTimeField()
+    step = models.BigIntegerField(default=0)
+    value = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["series", "ts", "step"], name="point_natural_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.series_id}@{self.ts.isoformat()}#{self.step}={self.value}"

@@ -1,0 +1,1 @@
+"""Reads of the kpis app, one module per part (see kpis/models/__init__.py)."""

@@ -1,0 +1,1 @@
+"""Writes of the kpis app, one module per part (see kpis/models/__init__.py)."""

@@ -1,0 +1,54 @@
+"""Run pmhub in the foreground: web server, Celery worker and beat, one command.
+
+Used by `make run`. Migrates and seeds demo data first (both idempotent).
+Ctrl-C (or SIGTERM) stops all three. Honcho supervises the processes: when
+one exits, the others are stopped too, so a half-running stack never lingers.
+"""
+import os
+import sys
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Migrate, seed demo data, then run web + Celery worker + beat in the foreground."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("PMHUB_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--no-seed", action="store_true", help="Skip the demo data.")
+        parser.add_argument("--concurrency", type=int, default=int(os.environ.get("PMHUB_WORKER_CONCURRENCY", "2")))
+
+    def handle(self, *args, host, port, no_seed, concurrency, **options):
+        from honcho.manager import Manager
+
+        call_command("migrate", interactive=False, verbosity=0)
+        self.stdout.write("Database migrated.")
+        if not no_seed:
+            call_command("seed_demo")
+        python = sys.executable
+        bindir = os.path.dirname(python)
+        celery = os.path.join(bindir, "celery")
+        gunicorn = os.path.join(bindir, "gunicorn")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", DJANGO_SETTINGS_MODULE="pmhub.settings")
+        where = "PostgreSQL" if settings.DATABASES["default"]["ENGINE"].endswith("postgresql") else "SQLite"
+        broker = "Redis" if settings.REDIS_URL else "file-system broker"
+        self.stdout.write(f"pmhub on http://{host}:{port}/ ({where}, {broker}); Ctrl-C stops web, worker and beat.")
+        self.stdout.flush()
+        manager = Manager()
+        manager.add_process(
+            "web",
+            f"{gunicorn} pmhub.wsgi:application --bind {host}:{port} --workers 2 --threads 4 "
+            f"--timeout 60 --graceful-timeout 5 --access-logfile -",
+            env=env,
+        )
+        manager.add_process("worker", f"{celery} -A pmhub worker --loglevel INFO --concurrency {concurrency}", env=env)
+        manager.add_process(
+            "beat",
+            f"{celery} -A pmhub beat --loglevel INFO --schedule {settings.CELERY_BEAT_SCHEDULE_FILENAME}",
+            env=env,
+        )
+        manager.loop()
+        sys.exit(manager.returncode)

@@ -1,0 +1,41 @@
+"""Core data: personal API tokens and worker heartbeats."""
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only its SHA-256 is stored; the secret is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, help_text="First characters, to recognise the token in lists.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "revoked_at"])]
+        constraints = [
+            models.CheckConstraint(condition=~Q(name=""), name="apitoken_name_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class WorkerHeartbeat(models.Model):
+    """Written by a beat-scheduled task: proof that beat and a worker both run."""
+
+    hostname = models.CharField(max_length=255, unique=True)
+    last_seen = models.DateTimeField()
+    beats = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.hostname} @ {self.last_seen:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,74 @@
+"""One permission layer for pages and API alike.
+
+A user's role on a product (products.Membership) decides what they may do
+(pmhub.roles.ROLE_ACTIONS). Staff may do everything. Whoever may not even view
+a product gets 404 (they should not learn it exists); whoever may view but not
+change it gets 403.
+"""
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import permissions
+
+from .roles import Action, role_allows
+
+
+def role_for(user, product):
+    """The user's role on product, cached on the user object for one request."""
+    if not getattr(user, "is_authenticated", False) or product is None:
+        return None
+    cache = user.__dict__.setdefault("_pmhub_roles", {})
+    product_id = product if isinstance(product, int) else product.pk
+    if product_id not in cache:
+        from products.selectors import membership_role
+
+        cache[product_id] = membership_role(user=user, product_id=product_id)
+    return cache[product_id]
+
+
+def user_can(user, product, action: str) -> bool:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_staff:
+        return True
+    return role_allows(role_for(user, product), action)
+
+
+def require(user, product, action: str) -> None:
+    """Raise 404 if the user may not see the product, 403 if they may not do action."""
+    if not user_can(user, product, Action.VIEW):
+        raise Http404("No such product.")
+    if not user_can(user, product, action):
+        raise PermissionDenied(f"Your role on this product does not allow this ({Action(action).label.lower()}).")
+
+
+def product_of(obj):
+    """The product an object belongs to (the object itself for a Product)."""
+    from products.models import Product
+
+    if isinstance(obj, Product):
+        return obj
+    if hasattr(obj, "product_id"):
+        return obj.product_id
+    get = getattr(obj, "get_product", None)
+    if get is not None:
+        return get()
+    raise TypeError(f"cannot tell the product of {obj!r}")
+
+
+class ProductRolePermission(permissions.BasePermission):
+    """DRF: read needs VIEW; writes need the view's `write_action` (default EDIT).
+
+    Object access is checked here; list visibility is the queryset's job
+    (selectors filter to what the user may see). Creation checks the target
+    product in the view or service, since no object exists yet.
+    """
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated)
+
+    def has_object_permission(self, request, view, obj):
+        action = Action.VIEW if request.method in permissions.SAFE_METHODS else getattr(view, "write_action", Action.EDIT)
+        product = product_of(obj)
+        if not user_can(request.user, product, Action.VIEW):
+            raise Http404
+        return user_can(request.user, product, action)

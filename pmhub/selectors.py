@@ -1,0 +1,54 @@
+"""Reads of the core app: tokens, worker heartbeats, health."""
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from .models import ApiToken, WorkerHeartbeat
+
+
+def api_token_list(*, user):
+    return ApiToken.objects.filter(user=user).order_by("revoked_at", "-created_at")
+
+
+def worker_last_seen():
+    return WorkerHeartbeat.objects.order_by("-last_seen").values_list("last_seen", flat=True).first()
+
+
+def database_ok() -> tuple[bool, str]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return True, "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
+        return False, type(exc).__name__
+
+
+def broker_ok() -> tuple[bool, str]:
+    from pmhub.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True, "ok"
+    except Exception as exc:  # noqa: BLE001
+        return False, type(exc).__name__
+
+
+def health() -> dict:
+    db_ok, db_msg = database_ok()
+    br_ok, br_msg = broker_ok()
+    last_seen = worker_last_seen() if db_ok else None
+    stale_after = timedelta(seconds=settings.HEARTBEAT_INTERVAL * 3)
+    worker = "unknown"
+    if last_seen is not None:
+        worker = "ok" if timezone.now() - last_seen <= stale_after else "stale"
+    return {
+        "status": "ok" if db_ok and br_ok else "unavailable",
+        "database": db_msg,
+        "broker": br_msg,
+        "worker": worker,
+        "worker_last_seen": last_seen.isoformat() if last_seen else None,
+    }

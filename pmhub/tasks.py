@@ -1,0 +1,11 @@
+import socket
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(soft_time_limit=10, time_limit=20)
+def heartbeat():
+    """Scheduled by beat: shows on /healthz that beat and a worker both run."""
+    services.worker_heartbeat_record(hostname=heartbeat.request.hostname or socket.gethostname())

@@ -1,0 +1,37 @@
+from django import template
+from django.urls import NoReverseMatch, reverse
+
+register = template.Library()
+
+# Per-product tabs: (label, url name taking the product slug). A tab whose
+# page is not installed is left out.
+PRODUCT_TABS = [
+    ("Overview", "products:detail"),
+    ("Roadmap", "roadmap:product"),
+    ("Sprints", "sprints:product"),
+    ("KPIs", "kpis:product"),
+    ("Models", "models:product"),
+    ("Feedback", "feedback:product"),
+]
+
+
+@register.inclusion_tag("pmhub/_product_tabs.html", takes_context=True)
+def product_tabs(context, product, active=""):
+    tabs = []
+    for label, name in PRODUCT_TABS:
+        try:
+            url = reverse(name, kwargs={"slug": product.slug})
+        except NoReverseMatch:
+            continue
+        tabs.append({"label": label, "url": url, "active": label.lower() == active.lower()})
+    return {"tabs": tabs, "product": product}
+
+
+@register.filter
+def role_label(role):
+    from pmhub.roles import Role
+
+    try:
+        return Role(role).label
+    except ValueError:
+        return "Staff" if role is None else role

@@ -1,0 +1,35 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from products import api as products_api
+
+from . import views
+from .forms import LoginForm
+
+router = DefaultRouter()
+products_api.register(router)
+
+api_v1 = [
+    *products_api.extra_urls(),
+    path("", include(router.urls)),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("profile/", views.profile, name="profile"),
+    path("profile/tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
+    path("healthz", views.healthz, name="healthz"),
+    path("products/", include("products.urls")),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = "pmhub.views.error_403"
+handler404 = "pmhub.views.error_404"

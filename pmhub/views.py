@@ -1,0 +1,63 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from products import selectors as product_selectors
+
+from . import selectors, services
+from .forms import TokenCreateForm
+from .models import ApiToken
+
+
+@login_required
+def home(request):
+    products = product_selectors.product_list_for_user(user=request.user)
+    roles = product_selectors.memberships_for_user(user=request.user)
+    rows = [{"product": p, "role": roles.get(p.pk)} for p in products]
+    return render(request, "pmhub/home.html", {"rows": rows})
+
+
+@login_required
+def profile(request):
+    new_token = None
+    form = TokenCreateForm()
+    if request.method == "POST":
+        form = TokenCreateForm(request.POST)
+        if form.is_valid():
+            try:
+                token, new_token = services.api_token_create(user=request.user, name=form.cleaned_data["name"])
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, f"Token '{token.name}' created. Copy it now: it is not shown again.")
+                form = TokenCreateForm()
+    tokens = selectors.api_token_list(user=request.user)
+    return render(request, "pmhub/profile.html", {"form": form, "tokens": tokens, "new_token": new_token})
+
+
+@login_required
+@require_POST
+def token_revoke(request, pk):
+    token = get_object_or_404(ApiToken, pk=pk, user=request.user)
+    services.api_token_revoke(token=token)
+    messages.success(request, f"Token '{token.name}' revoked.")
+    return redirect("profile")
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    data = selectors.health()
+    return JsonResponse(data, status=200 if data["status"] == "ok" else 503)
+
+
+def error_403(request, exception=None):
+    return render(request, "403.html", {"message": str(exception or "")}, status=403)
+
+
+def error_404(request, exception=None):
+    return render(request, "404.html", status=404)

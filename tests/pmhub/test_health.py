@@ -1,0 +1,36 @@
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_reports_database_and_broker(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["database"] == "ok" and body["broker"] == "ok" and body["status"] == "ok"
+
+
+def test_healthz_503_when_broker_unreachable(client, settings):
+    from pmhub.celery import app
+
+    old = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    try:
+        app.pool.force_close_all()
+        response = client.get("/healthz")
+    finally:
+        app.conf.broker_url = old
+        app.pool.force_close_all()
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+    assert response.json()["broker"] != "ok"
+
+
+def test_schema_and_docs_are_local(client):
+    from tests.utils import assert_local_only
+
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200 and b"/api/v1/products/" in schema.content
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    assert_local_only(docs.content.decode())
