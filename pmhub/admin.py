@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ApiToken, WorkerHeartbeat
+from .models import ApiToken, AuditEvent, WorkerHeartbeat
 
 
 @admin.register(ApiToken)
@@ -11,3 +11,20 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 admin.site.register(WorkerHeartbeat)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "actor", "action", "product", "target_repr"]
+    list_filter = ["action", "product"]
+    search_fields = ["action", "target_repr", "actor__username"]
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

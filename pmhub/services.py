@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from .audit import audit_record
 from .models import ApiToken, WorkerHeartbeat
 
 TOKEN_PREFIX = "pmh_"
@@ -24,14 +25,18 @@ def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
 
         raise ValidationError({"name": "Give the token a name, such as 'training jobs'."})
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=user, name=name[:100], prefix=raw[:12], key_hash=hash_token(raw))
+    with transaction.atomic():
+        token = ApiToken.objects.create(user=user, name=name[:100], prefix=raw[:12], key_hash=hash_token(raw))
+        audit_record(actor=user, action="token.created", target=token)
     return token, raw
 
 
 def api_token_revoke(*, token: ApiToken) -> ApiToken:
     if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+        with transaction.atomic():
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            audit_record(actor=token.user, action="token.revoked", target=token)
     return token
 
 

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
+from pmhub.audit import audit_record
 from pmhub.permissions import require
 from pmhub.roles import Action, Role
 
@@ -43,7 +44,10 @@ def product_create(*, actor, name: str, slug: str = "", description: str = "", b
     try:
         with transaction.atomic():
             product.save()
-            Membership.objects.create(user=actor, product=product, role=Role.PM)
+            membership = Membership.objects.create(user=actor, product=product, role=Role.PM)
+            audit_record(actor=actor, action="product.created", product=product, target=product)
+            audit_record(actor=actor, action="membership.added", product=product, target=membership,
+                         data={"user": actor.get_username(), "role": Role.PM})
     except IntegrityError:
         raise ValidationError({"slug": [f"Another product already uses the slug '{product.slug}'."]}) from None
     return product
@@ -64,7 +68,9 @@ def product_update(*, actor, product: Product, **fields) -> Product:
 
 def product_delete(*, actor, product: Product) -> None:
     require(actor, product, Action.MANAGE)
-    product.delete()
+    with transaction.atomic():
+        audit_record(actor=actor, action="product.deleted", target=product, data={"slug": product.slug})
+        product.delete()
 
 
 def membership_set(*, actor, product: Product, user, role: str) -> Membership:
@@ -76,10 +82,16 @@ def membership_set(*, actor, product: Product, user, role: str) -> Membership:
         membership, created = Membership.objects.select_for_update().get_or_create(
             product=product, user=user, defaults={"role": role}
         )
-        if not created and membership.role != role:
+        if created:
+            audit_record(actor=actor, action="membership.added", product=product, target=membership,
+                         data={"user": user.get_username(), "role": role})
+        elif membership.role != role:
             _keep_a_pm(product=product, leaving=membership, new_role=role)
+            old = membership.role
             membership.role = role
             membership.save(update_fields=["role"])
+            audit_record(actor=actor, action="membership.role_changed", product=product, target=membership,
+                         data={"user": user.get_username(), "from": old, "to": role})
     return membership
 
 
@@ -87,6 +99,8 @@ def membership_remove(*, actor, membership: Membership) -> None:
     require(actor, membership.product, Action.MANAGE)
     with transaction.atomic():
         _keep_a_pm(product=membership.product, leaving=membership, new_role=None)
+        audit_record(actor=actor, action="membership.removed", product=membership.product, target=membership,
+                     data={"user": membership.user.get_username(), "role": membership.role})
         membership.delete()
 
 

@@ -154,6 +154,8 @@ def page(browser, live_server, request, artifacts_dir):
           if urlparse(req.url).scheme in ("http", "https", "ws", "wss") and urlparse(req.url).netloc != ours else None)
     console_errors = []
     pg.on("pageerror", lambda exc: console_errors.append(str(exc)))
+    pg.on("console", lambda msg: console_errors.append(msg.text)
+          if msg.type == "error" and "Content Security Policy" in msg.text else None)
     yield pg
     try:
         pg.screenshot(path=os.path.join(artifacts_dir, f"{request.node.name}.png"), full_page=True)

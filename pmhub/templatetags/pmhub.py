@@ -35,3 +35,13 @@ def role_label(role):
         return Role(role).label
     except ValueError:
         return "Staff" if role is None else role
+
+
+@register.simple_tag(takes_context=True)
+def panels(context, slot, obj):
+    """Render every panel registered for slot (see pmhub/panels.py)."""
+    from django.utils.safestring import mark_safe
+
+    from pmhub.panels import render
+
+    return mark_safe("\n".join(render(slot, context["request"], obj)))

@@ -34,3 +34,11 @@ def test_schema_and_docs_are_local(client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert_local_only(docs.content.decode())
+
+
+def test_pages_send_csp_without_inline_scripts_and_deny_framing(client):
+    response = client.get("/login/")
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    assert response["X-Frame-Options"] == "DENY"
+    assert "<script>" not in response.content.decode()

@@ -1,0 +1,40 @@
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+
+from pmhub.models import AuditEvent
+from products import services
+from products.models import Membership
+
+pytestmark = pytest.mark.django_db
+
+
+def test_role_change_is_audited(product, pm, user_factory):
+    user = user_factory(username="dana")
+    services.membership_set(actor=pm, product=product, user=user, role="viewer")
+    services.membership_set(actor=pm, product=product, user=user, role="data_scientist")
+    events = list(AuditEvent.objects.filter(product=product).order_by("id").values_list("action", "data"))
+    assert events[-2][0] == "membership.added"
+    assert events[-1] == ("membership.role_changed", {"user": "dana", "from": "viewer", "to": "data_scientist"})
+
+
+def test_viewer_cannot_change_roles(product, viewer, pm):
+    with pytest.raises(PermissionDenied):
+        services.membership_set(actor=viewer, product=product, user=viewer, role="pm")
+    assert Membership.objects.get(product=product, user=viewer).role == "viewer"
+
+
+def test_outsider_gets_404_not_403(product, outsider):
+    with pytest.raises(Http404):
+        services.product_update(actor=outsider, product=product, name="x")
+
+
+def test_update_rejects_unknown_fields(product, pm):
+    with pytest.raises(ValidationError):
+        services.product_update(actor=pm, product=product, id=99)
+
+
+def test_delete_is_audited(product, pm):
+    slug = product.slug
+    services.product_delete(actor=pm, product=product)
+    assert AuditEvent.objects.get(action="product.deleted").data == {"slug": slug}
