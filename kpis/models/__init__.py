@@ -2,10 +2,17 @@
 AI models with their metrics, and the sources KPIs are pulled from.
 
 One module per part, so each stays small:
-- timeseries.py: Series and Point, the store everything numeric goes through
-- kpis.py: Objective and KPI (and their alerts)
+- timeseries.py: Series and Point, the store everything numeric goes through, and its Rollups
+- kpis.py: Objective and KPI
+- alerts.py: Alert, AlertWebhook, AlertDelivery
+- imports.py: ImportJob (CSV imports)
 """
-from .kpis import KPI, Objective
-from .timeseries import Point, Series
+from .alerts import Alert, AlertDelivery, AlertWebhook
+from .imports import ImportJob
+from .kpis import KPI, KPIStatus, Objective
+from .timeseries import Point, Rollup, Series
 
-__all__ = ["KPI", "Objective", "Point", "Series"]
+__all__ = [
+    "KPI", "Alert", "AlertDelivery", "AlertWebhook", "ImportJob", "KPIStatus", "Objective", "Point", "Rollup",
+    "Series",
+]

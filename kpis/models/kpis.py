@@ -54,6 +54,13 @@ class KPI(models.Model):
     warning_threshold = models.FloatField(null=True, blank=True)
     critical_threshold = models.FloatField(null=True, blank=True)
     headline = models.BooleanField(default=True, help_text="Shown on the portfolio.")
+    pending_minutes = models.PositiveIntegerField(
+        default=0, help_text="How long the KPI must stay past a threshold before an alert opens (0: at once)."
+    )
+    roadmap_items = models.ManyToManyField(
+        "products.RoadmapItem", blank=True, related_name="kpis",
+        help_text="Roadmap items expected to move this KPI; their ship dates mark its chart.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -67,3 +74,10 @@ class KPI(models.Model):
 
     def __str__(self):
         return f"{self.product}: {self.name}"
+
+
+class KPIStatus(models.TextChoices):
+    ON_TRACK = "on_track", "On track"
+    AT_RISK = "at_risk", "At risk"
+    OFF_TRACK = "off_track", "Off track"
+    NO_DATA = "no_data", "No data"

@@ -39,3 +39,35 @@ class Point(models.Model):
 
     def __str__(self):
         return f"{self.series_id}@{self.ts.isoformat()}#{self.step}={self.value}"
+
+
+class Rollup(models.Model):
+    """Pre-aggregated buckets of a series (hourly and daily), kept at ingest.
+
+    Every upsert recomputes the buckets it touched from the raw points (hourly)
+    and from the hourly rows (daily), so the rows are always what a GROUP BY
+    over the raw points would give: idempotent, whatever order batches arrive in.
+    Charts over long ranges read these instead of millions of raw points.
+    """
+
+    HOUR = 3600
+    DAY = 86400
+
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="rollups")
+    bucket = models.IntegerField(help_text="Bucket width in seconds: 3600 or 86400.")
+    ts = models.DateTimeField(help_text="Start of the bucket (UTC).")
+    count = models.IntegerField()
+    sum = models.FloatField()
+    min = models.FloatField()
+    max = models.FloatField()
+    last = models.FloatField()
+    last_ts = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["series", "bucket", "ts"], name="rollup_natural_key"),
+            models.CheckConstraint(condition=Q(bucket__in=[3600, 86400]), name="rollup_bucket_known"),
+        ]
+
+    def __str__(self):
+        return f"{self.series_id}/{self.bucket}s@{self.ts.isoformat()}"

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.db import connection
 
-from kpis.models import Point
+from kpis.models import Point, Rollup
 
 MAX_CHART_POINTS = 1000
 BUCKETS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "6h": 21600, "1d": 86400, "7d": 604800}
@@ -46,8 +46,27 @@ def bucket_seconds_for(*, start: datetime, end: datetime, max_points: int = MAX_
     return int(span // max_points) + 1
 
 
-def series_buckets(*, series_id: int, start: datetime, end: datetime, bucket_seconds: int) -> list[Bucket]:
-    """avg/min/max/sum/count/last per bucket, computed by the database."""
+def rollup_width_for(bucket_seconds: int) -> int | None:
+    """The widest rollup a bucket can be built from (None: only raw points can)."""
+    if bucket_seconds % Rollup.DAY == 0:
+        return Rollup.DAY
+    if bucket_seconds % Rollup.HOUR == 0:
+        return Rollup.HOUR
+    return None
+
+
+def series_buckets(*, series_id: int, start: datetime, end: datetime, bucket_seconds: int,
+                   source: str = "auto") -> list[Bucket]:
+    """avg/min/max/sum/count/last per bucket, computed by the database.
+
+    source="auto" reads the daily or hourly rollups when the bucket is a whole
+    number of days or hours (a year of minute data is then 365 rows, not
+    525,600), and raw points otherwise; "raw" always reads raw points. Rollup
+    reads widen the range to whole rollup buckets at its edges.
+    """
+    width = rollup_width_for(bucket_seconds) if source == "auto" else None
+    if width and Rollup.objects.filter(series_id=series_id).exists():
+        return _rollup_buckets(series_id=series_id, start=start, end=end, bucket_seconds=bucket_seconds, width=width)
     table = Point._meta.db_table
     if connection.vendor == "postgresql":
         bucket_expr = "floor(extract(epoch from ts) / %s)::bigint"
@@ -78,6 +97,42 @@ def series_buckets(*, series_id: int, start: datetime, end: datetime, bucket_sec
         Bucket(
             ts=datetime.fromtimestamp(int(b) * bucket_seconds, tz=dt_timezone.utc),
             avg=avg, min=mn, max=mx, sum=sm, count=cnt, last=last,
+        )
+        for b, avg, mn, mx, sm, cnt, last in rows
+    ]
+
+
+def _rollup_buckets(*, series_id, start, end, bucket_seconds, width) -> list[Bucket]:
+    table = Rollup._meta.db_table
+    aligned = datetime.fromtimestamp(int(start.timestamp()) // width * width, tz=dt_timezone.utc)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"SELECT floor(extract(epoch from ts) / %s)::bigint AS b, sum(sum) / sum(count), min(min), max(max), "
+                f"sum(sum), sum(count), (array_agg(last ORDER BY last_ts DESC))[1] "
+                f"FROM {table} WHERE series_id = %s AND bucket = %s AND ts >= %s AND ts < %s GROUP BY b ORDER BY b",
+                [bucket_seconds, series_id, width, aligned, end],
+            )
+            rows = cursor.fetchall()
+        else:
+            adapt = connection.ops.adapt_datetimefield_value
+            cursor.execute(
+                f"SELECT CAST(strftime('%%s', ts) AS INTEGER) / %s AS b, sum(sum) / sum(count), min(min), max(max), "
+                f"sum(sum), sum(count), CAST(max(last_ts) AS TEXT) "
+                f"FROM {table} WHERE series_id = %s AND bucket = %s AND ts >= %s AND ts < %s GROUP BY b ORDER BY b",
+                [bucket_seconds, series_id, width, adapt(aligned), adapt(end)],
+            )
+            raw_rows = cursor.fetchall()
+            cursor.execute(
+                f"SELECT CAST(last_ts AS TEXT), last FROM {table} WHERE series_id = %s AND bucket = %s AND ts >= %s AND ts < %s",
+                [series_id, width, adapt(aligned), adapt(end)],
+            )
+            last_by_ts = dict(cursor.fetchall())
+            rows = [(*row[:6], last_by_ts.get(row[6])) for row in raw_rows]
+    return [
+        Bucket(
+            ts=datetime.fromtimestamp(int(b) * bucket_seconds, tz=dt_timezone.utc),
+            avg=avg, min=mn, max=mx, sum=sm, count=int(cnt), last=last,
         )
         for b, avg, mn, mx, sm, cnt, last in rows
     ]

@@ -1,6 +1,7 @@
 """The one write path into the time-series store."""
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -8,7 +9,10 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
-from kpis.models import Point, Series
+from kpis.models import Point, Rollup, Series
+
+# Transaction-level advisory lock class for writes to one series (PostgreSQL).
+_SERIES_LOCK_CLASS = 7_301
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +31,8 @@ def _dedupe(points: Iterable[PointIn]) -> list[PointIn]:
     latest: dict[tuple[datetime, int], PointIn] = {}
     for p in points:
         latest[(p.ts, p.step)] = p
-    return list(latest.values())
+    # Sorted, so concurrent overlapping batches lock rows in one order (no deadlocks).
+    return sorted(latest.values(), key=lambda p: (p.ts, p.step))
 
 
 def series_points_upsert(*, series: Series | int, points: Iterable[PointIn]) -> int:
@@ -35,7 +40,9 @@ def series_points_upsert(*, series: Series | int, points: Iterable[PointIn]) -> 
 
     Callers validate first (finite values, aware timestamps); this checks the
     invariants again because a bad point must never reach the store. Runs in
-    one transaction: either the whole batch is stored or nothing is.
+    one transaction: either the whole batch is stored or nothing is. The hourly
+    and daily rollups of the buckets the batch touched are recomputed in the
+    same transaction (see series_rollups_refresh).
     """
     series_id = series if isinstance(series, int) else series.pk
     batch = _dedupe(points)
@@ -50,6 +57,11 @@ def series_points_upsert(*, series: Series | int, points: Iterable[PointIn]) -> 
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 from psycopg2.extras import execute_values
+
+                # Writers of one series take turns, so the rollups they recompute
+                # always see every committed point (READ COMMITTED: each statement
+                # reads a fresh snapshot, taken after the lock is granted).
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_SERIES_LOCK_CLASS, series_id % 2_147_483_647])
 
                 execute_values(
                     cursor.cursor,
@@ -66,4 +78,96 @@ def series_points_upsert(*, series: Series | int, points: Iterable[PointIn]) -> 
                     f"ON CONFLICT (series_id, ts, step) DO UPDATE SET value = excluded.value",
                     [(series_id, adapt(p.ts), p.step, p.value) for p in batch],
                 )
+        hours = sorted({int(p.ts.timestamp()) // Rollup.HOUR for p in batch})
+        _refresh_rollups(series_id, hours)
     return len(batch)
+
+
+def series_rollups_refresh(*, series: Series | int, start: datetime | None = None, end: datetime | None = None) -> int:
+    """Recompute the rollups of a series from its raw points (all of them, or a range).
+
+    Ingest keeps rollups current by itself; this is for points written another
+    way (fixtures, a restore). Returns the number of hourly buckets recomputed.
+    """
+    series_id = series if isinstance(series, int) else series.pk
+    qs = Point.objects.filter(series_id=series_id)
+    if start is not None:
+        qs = qs.filter(ts__gte=start)
+    if end is not None:
+        qs = qs.filter(ts__lt=end)
+    hours = sorted({int(ts.timestamp()) // Rollup.HOUR for ts in qs.values_list("ts", flat=True).iterator(chunk_size=20000)})
+    with transaction.atomic():
+        if start is None and end is None:
+            Rollup.objects.filter(series_id=series_id).delete()
+        _refresh_rollups(series_id, hours)
+    return len(hours)
+
+
+def _refresh_rollups(series_id: int, hours: list[int]) -> None:
+    """Recompute hourly rollups for the given hour numbers, then the days holding them."""
+    if not hours:
+        return
+    days = sorted({h * Rollup.HOUR // Rollup.DAY for h in hours})
+    point_table, rollup_table = Point._meta.db_table, Rollup._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"""INSERT INTO {rollup_table} (series_id, bucket, ts, count, sum, min, max, last, last_ts)
+                SELECT %s, 3600, to_timestamp(h.b * 3600), count(*), sum(p.value), min(p.value), max(p.value),
+                       (array_agg(p.value ORDER BY p.ts DESC, p.step DESC))[1], max(p.ts)
+                FROM unnest(%s::bigint[]) AS h(b)
+                JOIN {point_table} p ON p.series_id = %s
+                     AND p.ts >= to_timestamp(h.b * 3600) AND p.ts < to_timestamp((h.b + 1) * 3600)
+                GROUP BY h.b
+                ON CONFLICT (series_id, bucket, ts) DO UPDATE SET count = EXCLUDED.count, sum = EXCLUDED.sum,
+                    min = EXCLUDED.min, max = EXCLUDED.max, last = EXCLUDED.last, last_ts = EXCLUDED.last_ts""",
+                [series_id, hours, series_id],
+            )
+            cursor.execute(
+                f"""INSERT INTO {rollup_table} (series_id, bucket, ts, count, sum, min, max, last, last_ts)
+                SELECT %s, 86400, to_timestamp(d.b * 86400), sum(r.count), sum(r.sum), min(r.min), max(r.max),
+                       (array_agg(r.last ORDER BY r.last_ts DESC))[1], max(r.last_ts)
+                FROM unnest(%s::bigint[]) AS d(b)
+                JOIN {rollup_table} r ON r.series_id = %s AND r.bucket = 3600
+                     AND r.ts >= to_timestamp(d.b * 86400) AND r.ts < to_timestamp((d.b + 1) * 86400)
+                GROUP BY d.b
+                ON CONFLICT (series_id, bucket, ts) DO UPDATE SET count = EXCLUDED.count, sum = EXCLUDED.sum,
+                    min = EXCLUDED.min, max = EXCLUDED.max, last = EXCLUDED.last, last_ts = EXCLUDED.last_ts""",
+                [series_id, days, series_id],
+            )
+            return
+        # SQLite keeps timestamps as UTC text 'YYYY-MM-DD HH:MM:SS[.ffffff]', which
+        # sorts like time, so bucket edges are compared as text.
+        for width, numbers, source in ((3600, hours, "point"), (86400, days, "rollup")):
+            for i in range(0, len(numbers), 5000):
+                chunk = json.dumps(numbers[i:i + 5000])
+                if source == "point":
+                    select = f"""SELECT %s AS series_id, 3600 AS bucket, datetime(h.value * 3600, 'unixepoch') AS ts,
+                            count(*) AS count, sum(p.value) AS sum, min(p.value) AS min, max(p.value) AS max,
+                            NULL AS last, max(p.ts) AS last_ts
+                        FROM json_each(%s) AS h
+                        JOIN {point_table} p ON p.series_id = %s
+                             AND p.ts >= datetime(h.value * 3600, 'unixepoch')
+                             AND p.ts < datetime((h.value + 1) * 3600, 'unixepoch')
+                        GROUP BY h.value"""
+                    last = (f"(SELECT value FROM {point_table} WHERE series_id = g.series_id AND ts = g.last_ts "
+                            f"ORDER BY step DESC LIMIT 1)")
+                else:
+                    select = f"""SELECT %s AS series_id, 86400 AS bucket, datetime(d.value * 86400, 'unixepoch') AS ts,
+                            sum(r.count) AS count, sum(r.sum) AS sum, min(r.min) AS min, max(r.max) AS max,
+                            NULL AS last, max(r.last_ts) AS last_ts
+                        FROM json_each(%s) AS d
+                        JOIN {rollup_table} r ON r.series_id = %s AND r.bucket = 3600
+                             AND r.ts >= datetime(d.value * 86400, 'unixepoch')
+                             AND r.ts < datetime((d.value + 1) * 86400, 'unixepoch')
+                        GROUP BY d.value"""
+                    last = (f"(SELECT r2.last FROM {rollup_table} r2 WHERE r2.series_id = g.series_id "
+                            f"AND r2.bucket = 3600 AND r2.last_ts = g.last_ts LIMIT 1)")
+                cursor.execute(
+                    f"""INSERT INTO {rollup_table} (series_id, bucket, ts, count, sum, min, max, last, last_ts)
+                    SELECT g.series_id, g.bucket, g.ts, g.count, g.sum, g.min, g.max, {last}, g.last_ts
+                    FROM ({select}) AS g WHERE true
+                    ON CONFLICT (series_id, bucket, ts) DO UPDATE SET count = excluded.count, sum = excluded.sum,
+                        min = excluded.min, max = excluded.max, last = excluded.last, last_ts = excluded.last_ts""",
+                    [series_id, chunk, series_id],
+                )

@@ -1,0 +1,104 @@
+"""The time-series store: idempotent upserts, rollups kept at ingest, concurrent writers."""
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from django.db import connection, connections
+
+from kpis.models import Point, Rollup, Series
+from kpis.selectors.timeseries import series_buckets, series_latest, series_points
+from kpis.services.timeseries import PointIn, series_points_upsert, series_rollups_refresh
+
+UTC = timezone.utc
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def series(db):
+    return Series.objects.create(kind=Series.Kind.KPI, key="k")
+
+
+def minutes(n, start=T0, value=lambda i: float(i)):
+    return [PointIn(ts=start + timedelta(minutes=i), value=value(i)) for i in range(n)]
+
+
+def test_upsert_is_idempotent_and_last_write_wins(series):
+    batch = minutes(500)
+    assert series_points_upsert(series=series, points=batch) == 500
+    assert series_points_upsert(series=series, points=batch) == 500
+    assert Point.objects.filter(series=series).count() == 500
+    series_points_upsert(series=series, points=[PointIn(ts=T0, value=42.0)])
+    assert series_points(series_id=series.pk, limit=1)[0][2] == 42.0
+    assert series_latest(series_id=series.pk)[2] == 499.0
+
+
+def _raw_buckets(series, bucket):
+    return [(b.ts, round(b.avg, 9), b.min, b.max, b.count, b.last)
+            for b in series_buckets(series_id=series.pk, start=T0 - timedelta(days=3), end=T0 + timedelta(days=10),
+                                    bucket_seconds=bucket, source="raw")]
+
+
+def _rolled(series, bucket):
+    return [(b.ts, round(b.avg, 9), b.min, b.max, b.count, b.last)
+            for b in series_buckets(series_id=series.pk, start=T0 - timedelta(days=3), end=T0 + timedelta(days=10),
+                                    bucket_seconds=bucket)]
+
+
+def test_rollups_match_raw_aggregates_after_overlapping_batches(series):
+    series_points_upsert(series=series, points=minutes(3000))
+    # An overlapping batch rewrites part of the range and extends it; order does not matter.
+    series_points_upsert(series=series, points=minutes(2000, start=T0 + timedelta(minutes=2500), value=lambda i: -i))
+    series_points_upsert(series=series, points=minutes(10))  # a re-sent old batch
+    for bucket in (3600, 6 * 3600, 86400, 7 * 86400):
+        assert _rolled(series, bucket) == _raw_buckets(series, bucket)
+    hours = Rollup.objects.filter(series=series, bucket=3600)
+    assert hours.count() == 75  # 4,500 minutes
+    assert sum(hours.values_list("count", flat=True)) == Point.objects.filter(series=series).count() == 4500
+    assert Rollup.objects.filter(series=series, bucket=86400).count() == 4
+
+
+def test_rollups_rebuild_for_points_written_around_the_store(series):
+    Point.objects.bulk_create([Point(series=series, ts=T0 + timedelta(hours=i), value=i) for i in range(48)])
+    assert series_rollups_refresh(series=series) == 48
+    assert _rolled(series, 86400) == _raw_buckets(series, 86400)
+
+
+def test_bad_points_never_reach_the_store(series):
+    with pytest.raises(ValueError):
+        series_points_upsert(series=series, points=[PointIn(ts=T0, value=1.0), PointIn(ts=T0, value=float("nan"))])
+    with pytest.raises(ValueError):
+        series_points_upsert(series=series, points=[PointIn(ts=datetime(2026, 1, 1), value=1.0)])
+    assert not Point.objects.exists() and not Rollup.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_overlapping_batches_store_each_point_once():
+    """Four threads, each its own PostgreSQL connection, send overlapping batches at once."""
+    assert connection.vendor == "postgresql"
+    series = Series.objects.create(kind=Series.Kind.KPI, key="concurrent")
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def client(offset):
+        try:
+            barrier.wait(timeout=10)
+            for round_ in range(3):
+                start = T0 + timedelta(minutes=offset * 500 + round_ * 100)
+                series_points_upsert(series=series.pk, points=minutes(1500, start=start, value=lambda i: 1.0))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    expected = len({offset * 500 + round_ * 100 + i for offset in range(4) for round_ in range(3) for i in range(1500)})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), count(DISTINCT (ts, step)) FROM kpis_point WHERE series_id = %s", [series.pk])
+        assert cursor.fetchone() == (expected, expected)
+    assert sum(Rollup.objects.filter(series=series, bucket=3600).values_list("count", flat=True)) == expected
+    assert sum(Rollup.objects.filter(series=series, bucket=86400).values_list("count", flat=True)) == expected
