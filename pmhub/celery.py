@@ -17,6 +17,11 @@ BEAT_SCHEDULE = {
         "schedule": float(os.environ.get("PMHUB_HEARTBEAT_INTERVAL", "30")),
         "options": {"expires": float(os.environ.get("PMHUB_HEARTBEAT_INTERVAL", "30"))},
     },
+    "kpis-evaluate-pending": {
+        "task": "kpis.tasks.kpis_evaluate_pending",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
 }
 
 
