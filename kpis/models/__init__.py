@@ -6,7 +6,9 @@ One module per part, so each stays small:
 - kpis.py: Objective and KPI
 - alerts.py: Alert, AlertWebhook, AlertDelivery
 - imports.py: ImportJob (CSV imports)
+- aimodels.py: AIModel, ModelVersion, their stage history and metric series
 """
+from .aimodels import AIModel, KpiModelFeed, ModelMetric, ModelVersion, StageTransition
 from .alerts import Alert, AlertDelivery, AlertWebhook
 from .imports import ImportJob
 from .kpis import KPI, KPIStatus, Objective
@@ -16,3 +18,4 @@ __all__ = [
     "KPI", "Alert", "AlertDelivery", "AlertWebhook", "ImportJob", "KPIStatus", "Objective", "Point", "Rollup",
     "Series",
 ]
+__all__ += ["AIModel", "KpiModelFeed", "ModelMetric", "ModelVersion", "StageTransition"]
