@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class KpisConfig(AppConfig):
     name = "kpis"
     verbose_name = "KPIs, models and metrics"
+
+    def ready(self):
+        from . import tasks_models  # noqa: F401  (AI models: tasks)

@@ -1,0 +1,52 @@
+"""A KPI of category model follows the production version's latest value of a metric key."""
+import pytest
+from django.core.exceptions import ValidationError
+
+from kpis.models import KPI, Series
+from kpis.selectors.timeseries import series_latest
+from kpis.services import aimodels as services
+from tests.kpis.aimodel_helpers import log, make_model, make_version
+
+pytestmark = pytest.mark.django_db
+
+
+def _kpi(product, category=KPI.Category.MODEL):
+    series = Series.objects.create(kind=Series.Kind.KPI, key="reply-accuracy")
+    return KPI.objects.create(product=product, series=series, name="Reply accuracy", key="reply-accuracy",
+                              category=category, target=0.9)
+
+
+def test_switching_production_version_moves_the_kpi(product, pm, data_scientist, django_capture_on_commit_callbacks):
+    model = make_model(product, data_scientist)
+    v1, v2 = make_version(model, data_scientist, "1"), make_version(model, data_scientist, "2")
+    log(v1, data_scientist, {"accuracy": 0.81}, step=5)
+    log(v2, data_scientist, {"accuracy": 0.88}, step=5)
+    kpi = _kpi(product)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.kpi_model_feed_set(actor=pm, kpi=kpi, model=model, metric_key="accuracy")
+    assert series_latest(series_id=kpi.series_id) is None  # nothing in production yet
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.model_version_promote(actor=data_scientist, version=v1)
+    assert series_latest(series_id=kpi.series_id)[2] == 0.81
+    with django_capture_on_commit_callbacks(execute=True):
+        services.model_version_promote(actor=data_scientist, version=v2)
+    assert series_latest(series_id=kpi.series_id)[2] == 0.88
+    # New values logged for the production version follow too; other versions' do not.
+    with django_capture_on_commit_callbacks(execute=True):
+        log(v1, data_scientist, {"accuracy": 0.99}, step=6)
+    assert series_latest(series_id=kpi.series_id)[2] == 0.88
+    with django_capture_on_commit_callbacks(execute=True):
+        log(v2, data_scientist, {"accuracy": 0.9}, step=6)
+    assert series_latest(series_id=kpi.series_id)[2] == 0.9
+
+
+def test_feed_refusals(product, pm, data_scientist):
+    model = make_model(product, data_scientist)
+    with pytest.raises(ValidationError) as exc:
+        services.kpi_model_feed_set(actor=pm, kpi=_kpi(product, KPI.Category.REVENUE), model=model, metric_key="")
+    assert set(exc.value.message_dict) == {"kpi", "metric_key"}
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        services.kpi_model_feed_set(actor=data_scientist, kpi=KPI.objects.get(), model=model, metric_key="accuracy")
