@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from kpis import api_models as models_api
 from products import api as products_api
 
 from . import views
@@ -11,6 +12,7 @@ from .forms import LoginForm
 
 router = DefaultRouter()
 products_api.register(router)
+models_api.register(router)
 
 api_v1 = [
     *products_api.extra_urls(),
