@@ -32,7 +32,7 @@ def test_embedded_stack_serves_logs_in_and_runs_beat_tasks(tmp_path):
                 health = requests.get(f"{base}/healthz", timeout=2).json()
                 if health["worker"] == "ok":
                     break
-            except (requests.ConnectionError, ValueError):
+            except (requests.ConnectionError, requests.Timeout, ValueError):
                 pass
             time.sleep(0.5)
         assert health and health["worker"] == "ok", (health, (tmp_path / "stack.log").read_text()[-3000:])
