@@ -451,7 +451,7 @@ def kpi_model_feed_sync(*, feed) -> bool:
     """Write the production version's latest value of the feed's key as a KPI point (now).
 
     Returns False when there is nothing to write (no production version or no value).
-    Goes through the KPI ingest service when it exists, so status and alerts follow.
+    Goes through the KPI ingest service, so the KPI's status and alerts follow.
     """
     from kpis.selectors.aimodels import final_value
 
@@ -462,13 +462,8 @@ def kpi_model_feed_sync(*, feed) -> bool:
     if value is None:
         return False
     ts = timezone.now().replace(microsecond=0)
-    kpi = feed.kpi
-    try:
-        from kpis.services.kpis import kpi_points_ingest
-    except ImportError:  # the KPI helper's ingest is not on this branch yet
-        kpi_points_ingest = None
-    if kpi_points_ingest is not None:
-        kpi_points_ingest(actor=None, kpi=kpi, points=[PointIn(ts, value.value, 0)])
-    else:
-        series_points_upsert(series=kpi.series_id, points=[PointIn(ts, value.value, 0)])
+    from kpis.services.kpis import kpi_points_ingest
+
+    # No actor: whoever set the feed up (a PM) was checked then; status and alerts follow via kpi_evaluate.
+    kpi_points_ingest(kpi=feed.kpi, points=[PointIn(ts, value.value, 0)])
     return True
