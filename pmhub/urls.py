@@ -27,6 +27,7 @@ urlpatterns = [
     path("profile/tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
     path("healthz", views.healthz, name="healthz"),
     path("products/", include("products.urls")),
+    path("mlflow/", include("kpis.mlflow.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
