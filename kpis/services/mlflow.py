@@ -168,13 +168,19 @@ def mlflow_run_create(*, actor, model: AIModel, run_name: str = "", start_time: 
             f"run_name '{run_name}' and tag {RUN_NAME_TAG} '{tag_name}' differ; send one name."]})
     label = (run_name or tag_name or "").strip() or _generated_run_name()
     note = tag_map.pop(NOTE_TAG, "")
+    taken = AlreadyExists({"run_name": [
+        f"Model '{model.name}' already has a version '{label}': a run name is a version label in pmhub "
+        f"and must be unique within the experiment. Pick another run_name."]})
     if ModelVersion.objects.filter(model=model, version=label).exists():
-        raise AlreadyExists({"run_name": [
-            f"Model '{model.name}' already has a version '{label}': a run name is a version label in pmhub "
-            f"and must be unique within the experiment. Pick another run_name."]})
+        raise taken
     with transaction.atomic():
-        version = model_version_create(actor=actor, model=model, version=label, params={}, notes=note,
-                                       stage=ModelVersion.Stage.DEVELOPMENT)
+        try:
+            version = model_version_create(actor=actor, model=model, version=label, params={}, notes=note,
+                                           stage=ModelVersion.Stage.DEVELOPMENT)
+        except ValidationError:
+            if ModelVersion.objects.filter(model=model, version=label).exists():  # lost a race
+                raise taken from None
+            raise
         run = MlflowRun.objects.create(
             run_uuid=uuid.uuid4().hex, version=version, status=MlflowRun.Status.RUNNING,
             start_time=start_time or timezone.now(), user_id=(user_id or "")[:256],
