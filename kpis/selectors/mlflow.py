@@ -102,3 +102,9 @@ def metric_history_bulk_interval(*, runs: list[MlflowRun], key: str, max_results
     for run in runs:
         out.extend((run, ts, step, value) for ts, step, value in by_run[run.run_uuid] if step in keep)
     return out
+
+
+def run_list_for_model(*, model, limit: int = 50) -> list[MlflowRun]:
+    """The model's MLflow runs, newest first (the caller has checked the model is visible)."""
+    return list(MlflowRun.objects.filter(version__model=model).select_related("version")
+                .order_by("-start_time")[:limit])
