@@ -7,11 +7,13 @@ One module per part, so each stays small:
 - alerts.py: Alert, AlertWebhook, AlertDelivery
 - imports.py: ImportJob (CSV imports)
 - aimodels.py: AIModel, ModelVersion, their stage history and metric series
+- mlflow.py: MlflowRun, what an MLflow run keeps beyond its ModelVersion
 """
 from .aimodels import AIModel, KpiModelFeed, ModelMetric, ModelVersion, StageTransition
 from .alerts import Alert, AlertDelivery, AlertWebhook
 from .imports import ImportJob
 from .kpis import KPI, KPIStatus, Objective
+from .mlflow import MlflowRun
 from .timeseries import Point, Rollup, Series
 
 __all__ = [
@@ -19,3 +21,4 @@ __all__ = [
     "Series",
 ]
 __all__ += ["AIModel", "KpiModelFeed", "ModelMetric", "ModelVersion", "StageTransition"]
+__all__ += ["MlflowRun"]
