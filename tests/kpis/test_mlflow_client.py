@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import requests
 
 from kpis.models import AIModel, ModelMetric, ModelVersion, Point
 from kpis.models.mlflow import MlflowRun
@@ -69,6 +70,17 @@ def test_official_client_logs_a_training_run_and_reads_it_back(gunicorn_server, 
     assert Point.objects.filter(series_id=loss.series_id).count() == 200
     retried = ModelMetric.objects.get(version=versions["v3-retry"], key="eval_acc")
     assert Point.objects.filter(series_id=retried.series_id).count() == 300
+
+    # pmhub's own API shows the same run as a version with its params and metric history.
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {token}"
+    listed = api.get(f"{gunicorn_server}/api/v1/models/{model.pk}/versions/").json()
+    listed = listed["results"] if isinstance(listed, dict) else listed
+    v1 = next(v for v in listed if v["version"] == "v1")
+    assert v1["stage"] == "development" and v1["params"]["optimizer"] == "adam"
+    history = api.get(f"{gunicorn_server}/api/v1/model-versions/{v1['id']}/metrics/", params={"key": "train_loss"})
+    assert history.status_code == 200, history.text
+    assert [p["step"] for p in history.json()["points"]] == list(range(200))
 
 
 REFUSALS = r"""
