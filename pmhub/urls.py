@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from feedback import api as feedback_api
 from kpis import api_models as models_api
 from products import api as products_api
 
@@ -13,9 +14,11 @@ from .forms import LoginForm
 router = DefaultRouter()
 products_api.register(router)
 models_api.register(router)
+feedback_api.register(router)
 
 api_v1 = [
     *products_api.extra_urls(),
+    *feedback_api.extra_urls(),
     path("", include(router.urls)),
 ]
 
