@@ -31,6 +31,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("products/", include("products.urls")),
     path("mlflow/", include("kpis.mlflow.urls")),
+    path("feedback/", include("feedback.urls")),
+    path("give-feedback/", include("feedback.public_urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
