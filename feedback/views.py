@@ -17,7 +17,7 @@ from pmhub.roles import Action
 from products.models import RoadmapItem
 from products.views import form_errors_from, get_product_for
 
-from . import charts, ratelimit, selectors, services
+from . import ratelimit, selectors, services
 from .forms import FeedbackForm, ImportForm, LinkForm, PublicFeedbackForm, TriageForm
 from .models import Channel, Feedback, FeedbackLink, ImportJob, Segment, Sentiment
 
@@ -297,6 +297,8 @@ def import_job(request, slug, pk):
 
 @login_required
 def dashboard(request, slug):
+    from . import charts  # plotly is heavy to import: only the dashboard pays for it
+
     product = get_product_for(request, slug)
     period = request.GET.get("days", "180")
     days = DASHBOARD_PERIODS.get(period, 180)
