@@ -183,7 +183,7 @@ def mlflow_run_create(*, actor, model: AIModel, run_name: str = "", start_time: 
             raise
         run = MlflowRun.objects.create(
             run_uuid=uuid.uuid4().hex, version=version, status=MlflowRun.Status.RUNNING,
-            start_time=start_time or timezone.now(), user_id=(user_id or "")[:256],
+            start_time=start_time or timezone.now(), user_id=(user_id or tag_map.get("mlflow.user") or "")[:256],
             created_by=actor if getattr(actor, "is_authenticated", False) else None, tags=tag_map,
         )
     run.version = version
