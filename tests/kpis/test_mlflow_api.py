@@ -261,3 +261,18 @@ def test_log_inputs_keeps_datasets_once(ds, run_id):
     _, body = ds.get("runs/get", {"run_id": run_id})
     inputs = body["run"]["inputs"]["dataset_inputs"]
     assert len(inputs) == 1 and inputs[0]["dataset"]["name"] == "train"
+
+
+def test_model_page_panel_lists_runs_and_tells_loggers_how(rf, product, ds, run_id, viewer, data_scientist):
+    from kpis.mlflow.panels import mlflow_runs
+
+    ds.post("runs/update", {"run_id": run_id, "status": "FAILED", "end_time": now_ms()})
+    model = product.ai_models.get()
+    request = rf.get("/")
+    request.user = data_scientist
+    html = mlflow_runs(request, model)
+    assert "MLflow runs" in html and run_id in html and "Failed" in html and "alice" in html
+    assert f'mlflow.set_experiment("{product.slug}/ranker")' in html
+    request.user = viewer
+    html = mlflow_runs(request, model)
+    assert run_id in html and "set_experiment" not in html
