@@ -127,6 +127,8 @@ def elsewhere(request, rest: str = ""):
         _authenticate(request)
         if rest.startswith(("api/2.0/mlflow-artifacts", "ajax-api/2.0/mlflow-artifacts")):
             raise unsupported(UNSUPPORTED["artifacts"])
+        if rest.startswith(("v1/traces", "api/3.0/mlflow/traces", "ajax-api/3.0/mlflow/traces")):
+            raise unsupported(UNSUPPORTED["traces"])
         raise MlflowError(f"No MLflow endpoint '/{rest}' in pmhub; pmhub speaks the tracking API under "
                           "api/2.0/mlflow/.", ENDPOINT_NOT_FOUND)
     except MlflowError as exc:

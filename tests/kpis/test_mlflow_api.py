@@ -249,6 +249,8 @@ def test_what_pmhub_cannot_represent_is_refused(ds, run_id):
     assert (status, body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
     resp = ds.client.put("/mlflow/api/2.0/mlflow-artifacts/artifacts/1/x/model.pkl", data=b"x", **ds.headers)
     assert (resp.status_code, resp.json()["error_code"]) == (501, "NOT_IMPLEMENTED")
+    status, body = ds.post("v1/traces", prefix="/mlflow/")
+    assert (status, body["error_code"]) == (501, "NOT_IMPLEMENTED")
     status, body = ds.post("no-such-thing")
     assert (status, body["error_code"]) == (404, "ENDPOINT_NOT_FOUND")
 
