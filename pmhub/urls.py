@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from feedback import api as feedback_api
+from kpis import api as kpis_api
 from kpis import api_models as models_api
 from products import api as products_api
 
@@ -15,10 +16,12 @@ router = DefaultRouter()
 products_api.register(router)
 models_api.register(router)
 feedback_api.register(router)
+kpis_api.register(router)
 
 api_v1 = [
     *products_api.extra_urls(),
     *feedback_api.extra_urls(),
+    *kpis_api.extra_urls(),
     path("", include(router.urls)),
 ]
 
