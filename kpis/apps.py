@@ -8,3 +8,4 @@ class KpisConfig(AppConfig):
     def ready(self):
         from . import tasks_models  # noqa: F401  (AI models: tasks)
         from .mlflow import panels  # noqa: F401  (MLflow runs on the model page)
+        from . import panels  # noqa: F401  (registers the panels)

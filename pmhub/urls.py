@@ -36,6 +36,7 @@ urlpatterns = [
     path("mlflow/", include("kpis.mlflow.urls")),
     path("feedback/", include("feedback.urls")),
     path("give-feedback/", include("feedback.public_urls")),
+    path("kpis/", include("kpis.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

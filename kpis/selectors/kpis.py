@@ -177,6 +177,10 @@ class ObjectiveProgress:
     def count(self, status: str) -> int:
         return sum(1 for c in self.cards if c.status == status)
 
+    @property
+    def on_track(self) -> int:
+        return self.count("on_track")
+
 
 def objectives_with_progress(*, product, cards: list[KPICard]) -> list[ObjectiveProgress]:
     """The product's objectives, each with its key results' cards and their mean progress to target."""

@@ -1,0 +1,25 @@
+"""What the kpis app shows on other apps' pages (see pmhub/panels.py)."""
+from django.template.loader import render_to_string
+
+from pmhub.panels import register
+
+
+@register("product_overview", order=20)
+def product_kpi_cards(request, product):
+    from kpis.selectors.kpis import kpi_cards, kpi_list_for_user
+    from kpis.views import _with_sparklines
+
+    cards = _with_sparklines(kpi_cards(kpi_list_for_user(user=request.user, product=product, headline_only=True)))
+    return render_to_string("kpis/_product_panel.html", {"cards": cards, "product": product}, request=request)
+
+
+@register("roadmap_item_detail", order=20)
+def roadmap_item_kpis(request, item):
+    from pmhub.permissions import user_can
+    from pmhub.roles import Action
+    from kpis.selectors.kpis import kpis_for_roadmap_item
+
+    if not user_can(request.user, item.product_id, Action.VIEW):
+        return ""
+    rows = kpis_for_roadmap_item(item=item)
+    return render_to_string("kpis/_roadmap_item_panel.html", {"rows": rows, "item": item}, request=request)
