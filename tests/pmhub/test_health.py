@@ -21,6 +21,9 @@ def test_healthz_503_when_broker_unreachable(client, settings):
     finally:
         app.conf.broker_url = old
         app.pool.force_close_all()
+        # A force-closed pool refuses every later publish; let the app build a fresh one.
+        app._pool = None
+        app.amqp._producer_pool = None
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
     assert response.json()["broker"] != "ok"
