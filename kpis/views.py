@@ -1,6 +1,4 @@
 """KPI pages: dashboards, KPI detail and forms, objectives, alerts, CSV import and export."""
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -33,12 +31,11 @@ def _kpi_for(request, product, key) -> KPI:
 
 def _figure(data: sel.KPIChartData, *, height=300, markers=True) -> dict:
     kpi = data.kpi
-    fig = charts.kpi_figure(
+    return charts.kpi_figure_spec(
         name=kpi.name, unit=kpi.unit, direction=kpi.direction, start=data.range.start, end=data.range.end,
         buckets=data.buckets, previous=data.previous, target=kpi.target, warning=kpi.warning_threshold,
         critical=kpi.critical_threshold, markers=data.markers if markers else (), height=height,
     )
-    return json.loads(fig.to_json())
 
 
 def _with_sparklines(cards):

@@ -13,7 +13,7 @@ from kpis.models import KPI, Alert, Objective, Point, Rollup
 from products.selectors import product_list_for_user
 
 from .status import kpi_status, progress_for
-from .timeseries import Bucket, bucket_seconds_for, series_buckets
+from .timeseries import Bucket, bucket_seconds_for, rollup_width_for, series_buckets, series_has_rollups
 
 RANGES = {  # label, seconds
     "24h": ("24 h", 86400),
@@ -311,11 +311,16 @@ def kpi_chart_data(kpi: KPI, card: KPICard, time_range: TimeRange, *, with_previ
                    with_markers: bool = True) -> KPIChartData:
     """What one KPI chart needs: bucketed series (≤ ~1,000 buckets), the previous period, markers."""
     bucket = bucket_seconds_for(start=time_range.start, end=time_range.end)
-    buckets = series_buckets(series_id=kpi.series_id, start=time_range.start, end=time_range.end, bucket_seconds=bucket)
+    source = "auto"
+    if rollup_width_for(bucket):
+        source = "rollups" if series_has_rollups(series_id=kpi.series_id) else "raw"
+    buckets = series_buckets(series_id=kpi.series_id, start=time_range.start, end=time_range.end,
+                             bucket_seconds=bucket, source=source)
     previous = []
     if with_previous:
         prev = time_range.previous
-        previous = series_buckets(series_id=kpi.series_id, start=prev.start, end=prev.end, bucket_seconds=bucket)
+        previous = series_buckets(series_id=kpi.series_id, start=prev.start, end=prev.end, bucket_seconds=bucket,
+                                  source=source)
     markers = kpi_markers(kpi, start=time_range.start, end=time_range.end) if with_markers else []
     return KPIChartData(kpi=kpi, card=card, range=time_range, bucket_seconds=bucket, buckets=buckets,
                         previous=previous, markers=markers)

@@ -61,11 +61,12 @@ def series_buckets(*, series_id: int, start: datetime, end: datetime, bucket_sec
 
     source="auto" reads the daily or hourly rollups when the bucket is a whole
     number of days or hours (a year of minute data is then 365 rows, not
-    525,600), and raw points otherwise; "raw" always reads raw points. Rollup
-    reads widen the range to whole rollup buckets at its edges.
+    525,600), and raw points otherwise; "raw" always reads raw points;
+    "rollups" is auto for a caller that knows the series has rollups (it skips
+    one query). Rollup reads widen the range to whole rollup buckets at its edges.
     """
-    width = rollup_width_for(bucket_seconds) if source == "auto" else None
-    if width and Rollup.objects.filter(series_id=series_id).exists():
+    width = rollup_width_for(bucket_seconds) if source in ("auto", "rollups") else None
+    if width and (source == "rollups" or series_has_rollups(series_id=series_id)):
         return _rollup_buckets(series_id=series_id, start=start, end=end, bucket_seconds=bucket_seconds, width=width)
     table = Point._meta.db_table
     if connection.vendor == "postgresql":
@@ -100,6 +101,11 @@ def series_buckets(*, series_id: int, start: datetime, end: datetime, bucket_sec
         )
         for b, avg, mn, mx, sm, cnt, last in rows
     ]
+
+
+def series_has_rollups(*, series_id: int) -> bool:
+    """Series written through series_points_upsert have rollups; points written around it may not."""
+    return Rollup.objects.filter(series_id=series_id).exists()
 
 
 def _rollup_buckets(*, series_id, start, end, bucket_seconds, width) -> list[Bucket]:

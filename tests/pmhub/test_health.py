@@ -21,7 +21,11 @@ def test_healthz_503_when_broker_unreachable(client, settings):
     finally:
         app.conf.broker_url = old
         app.pool.force_close_all()
-        # A force-closed pool refuses every later publish; let the app build a fresh one.
+        # A force-closed pool refuses every later publish ("Acquire on closed
+        # pool"); drop kombu's pool registry so the app builds fresh ones.
+        from kombu import pools
+
+        pools.reset()
         app._pool = None
         app.amqp._producer_pool = None
     assert response.status_code == 503

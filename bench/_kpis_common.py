@@ -1,0 +1,97 @@
+"""Shared set-up for the KPI benchmarks: a PostgreSQL database of their own, Django, a user with a token."""
+import os
+import statistics
+import sys
+import time
+from urllib.parse import urlparse
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/pmhub_bench_kpis"
+
+
+def setup_django():
+    """Point Django at the benchmark database (created and migrated if needed)."""
+    os.environ.setdefault("DATABASE_URL", os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pmhub.settings")
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "bench-" + "x" * 40)
+    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("STATIC_MANIFEST", "0")
+    os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")  # ingest queues its evaluation in-process
+    url = urlparse(os.environ["DATABASE_URL"])
+    import psycopg2
+
+    conn = psycopg2.connect(host=url.hostname, port=url.port or 5432, user=url.username or "postgres",
+                            password=url.password, dbname="postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [url.path.lstrip("/")])
+        if not cur.fetchone():
+            cur.execute(f'CREATE DATABASE "{url.path.lstrip("/")}"')
+    conn.close()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def bench_user_and_product(slug="bench"):
+    from django.contrib.auth import get_user_model
+
+    from pmhub.roles import Role
+    from products.models import Membership, Product
+
+    user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"email": "bench@example.org"})
+    product, _ = Product.objects.get_or_create(slug=slug, defaults={"name": f"Bench {slug}"})
+    Membership.objects.get_or_create(user=user, product=product, defaults={"role": Role.PM})
+    return user, product
+
+
+def fresh_kpi(product, key, **fields):
+    from kpis.models import KPI, Series
+
+    old = KPI.objects.filter(product=product, key=key).first()
+    if old is not None:
+        series_id = old.series_id
+        old.delete()
+        Series.objects.filter(pk=series_id).delete()
+    series = Series.objects.create(kind="kpi", key=key)
+    return KPI.objects.create(product=product, key=key, name=key, series=series, **fields)
+
+
+def token_for(user):
+    from pmhub.services import api_token_create
+
+    _, raw = api_token_create(user=user, name=f"bench-{time.time_ns()}")
+    return raw
+
+
+def median_ms(fn, repeat=7, warmup=2):
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t) * 1000)
+    return statistics.median(samples)
+
+
+def fill_points_sql(kpi, *, count, start, step_seconds):
+    """Insert count evenly spaced points straight in SQL, then rebuild the rollups (bench set-up only)."""
+    from django.db import connection
+
+    from kpis.services.timeseries import series_rollups_refresh
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "INSERT INTO kpis_point (series_id, ts, step, value) "
+            "SELECT %s, %s + make_interval(secs => g * %s), 0, 50 + 10 * sin(g / 500.0) + random() "
+            "FROM generate_series(0, %s - 1) AS g",
+            [kpi.series_id, start, step_seconds, count],
+        )
+    series_rollups_refresh(series=kpi.series_id)

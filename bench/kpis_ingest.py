@@ -1,0 +1,100 @@
+"""Ingest throughput through the real HTTP API: gunicorn + PostgreSQL.
+
+Batches of 1,000 and 10,000 points, 1 and 4 concurrent clients (processes,
+bodies encoded before the clock starts). Prints points per second.
+
+    .venv/bin/python bench/kpis_ingest.py [--seconds 8] [--workers 4]
+"""
+import argparse
+import json
+import multiprocessing as mp
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+
+import _kpis_common as common
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def client(args):
+    url, token, bodies, seconds = args
+    import requests
+
+    session = requests.Session()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    sent = requests_done = 0
+    deadline = time.perf_counter() + seconds
+    i = 0
+    while time.perf_counter() < deadline and i < len(bodies):
+        body, n = bodies[i]
+        r = session.post(url, data=body, headers=headers, timeout=120)
+        if r.status_code != 200:
+            raise SystemExit(f"HTTP {r.status_code}: {r.text[:300]}")
+        sent += n
+        requests_done += 1
+        i += 1
+    return sent, requests_done
+
+
+def bodies_for(client_no, batch, count, start):
+    out = []
+    for b in range(count):
+        base = start + timedelta(minutes=(client_no * 10_000_000 + b * batch))
+        points = [{"ts": (base + timedelta(minutes=i)).isoformat(), "value": 50.0 + (i % 17)} for i in range(batch)]
+        out.append((json.dumps({"points": points}), batch))
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_GUNICORN_WORKERS", "4")))
+    opts = parser.parse_args()
+    common.setup_django()
+    user, product = common.bench_user_and_product()
+    token = common.token_for(user)
+    port = free_port()
+    env = dict(os.environ)
+    proc = subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "pmhub.wsgi:application", "--bind",
+         f"127.0.0.1:{port}", "--workers", str(opts.workers), "--log-level", "warning"],
+        cwd=common.ROOT, env=env, start_new_session=True)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.3).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        print(f"ingest through HTTP: gunicorn {opts.workers} sync workers, PostgreSQL, {os.cpu_count()} CPUs")
+        print(f"{'batch':>7} {'clients':>7} {'requests':>8} {'points':>9} {'seconds':>7} {'points/s':>9}")
+        start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+        for batch in (1000, 10_000):
+            for clients in (1, 4):
+                kpi = common.fresh_kpi(product, f"ingest-{batch}-{clients}")
+                url = f"http://127.0.0.1:{port}/api/v1/kpis/{kpi.pk}/points"
+                per_client = max(4, int(opts.seconds * (60_000 if batch == 1000 else 120_000) / batch / clients) + 2)
+                work = [(url, token, bodies_for(c, batch, per_client, start), opts.seconds) for c in range(clients)]
+                t = time.perf_counter()
+                with mp.Pool(clients) as pool:
+                    results = pool.map(client, work)
+                elapsed = time.perf_counter() - t
+                points = sum(r[0] for r in results)
+                reqs = sum(r[1] for r in results)
+                print(f"{batch:>7} {clients:>7} {reqs:>8} {points:>9} {elapsed:>7.2f} {points / elapsed:>9,.0f}")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()
