@@ -137,37 +137,55 @@ def _refresh_rollups(series_id: int, hours: list[int]) -> None:
             )
             return
         # SQLite keeps timestamps as UTC text 'YYYY-MM-DD HH:MM:SS[.ffffff]', which
-        # sorts like time, so bucket edges are compared as text.
+        # sorts like time. Its planner does badly with a join on computed ranges,
+        # so each run of nearby touched buckets is one range scan with GROUP BY,
+        # keeping only the touched buckets.
         for width, numbers, source in ((3600, hours, "point"), (86400, days, "rollup")):
-            for i in range(0, len(numbers), 5000):
-                chunk = json.dumps(numbers[i:i + 5000])
+            for lo, hi, chunk in _runs(numbers, gap=48 if width == 3600 else 7):
                 if source == "point":
-                    select = f"""SELECT %s AS series_id, 3600 AS bucket, datetime(h.value * 3600, 'unixepoch') AS ts,
+                    select = f"""SELECT %s AS series_id, 3600 AS bucket,
+                            datetime(CAST(strftime('%%s', p.ts) AS INTEGER) / 3600 * 3600, 'unixepoch') AS ts,
                             count(*) AS count, sum(p.value) AS sum, min(p.value) AS min, max(p.value) AS max,
-                            NULL AS last, max(p.ts) AS last_ts
-                        FROM json_each(%s) AS h
-                        JOIN {point_table} p ON p.series_id = %s
-                             AND p.ts >= datetime(h.value * 3600, 'unixepoch')
-                             AND p.ts < datetime((h.value + 1) * 3600, 'unixepoch')
-                        GROUP BY h.value"""
+                            NULL AS last, max(p.ts) AS last_ts,
+                            CAST(strftime('%%s', p.ts) AS INTEGER) / 3600 AS n
+                        FROM {point_table} p WHERE p.series_id = %s
+                             AND p.ts >= datetime(%s * 3600, 'unixepoch') AND p.ts < datetime((%s + 1) * 3600, 'unixepoch')
+                        GROUP BY n"""
                     last = (f"(SELECT value FROM {point_table} WHERE series_id = g.series_id AND ts = g.last_ts "
                             f"ORDER BY step DESC LIMIT 1)")
                 else:
-                    select = f"""SELECT %s AS series_id, 86400 AS bucket, datetime(d.value * 86400, 'unixepoch') AS ts,
+                    select = f"""SELECT %s AS series_id, 86400 AS bucket,
+                            datetime(CAST(strftime('%%s', r.ts) AS INTEGER) / 86400 * 86400, 'unixepoch') AS ts,
                             sum(r.count) AS count, sum(r.sum) AS sum, min(r.min) AS min, max(r.max) AS max,
-                            NULL AS last, max(r.last_ts) AS last_ts
-                        FROM json_each(%s) AS d
-                        JOIN {rollup_table} r ON r.series_id = %s AND r.bucket = 3600
-                             AND r.ts >= datetime(d.value * 86400, 'unixepoch')
-                             AND r.ts < datetime((d.value + 1) * 86400, 'unixepoch')
-                        GROUP BY d.value"""
+                            NULL AS last, max(r.last_ts) AS last_ts,
+                            CAST(strftime('%%s', r.ts) AS INTEGER) / 86400 AS n
+                        FROM {rollup_table} r WHERE r.series_id = %s AND r.bucket = 3600
+                             AND r.ts >= datetime(%s * 86400, 'unixepoch') AND r.ts < datetime((%s + 1) * 86400, 'unixepoch')
+                        GROUP BY n"""
                     last = (f"(SELECT r2.last FROM {rollup_table} r2 WHERE r2.series_id = g.series_id "
-                            f"AND r2.bucket = 3600 AND r2.last_ts = g.last_ts LIMIT 1)")
+                            f"AND r2.bucket = 3600 AND r2.ts >= g.ts "
+                            f"AND r2.ts < datetime(g.n * 86400 + 86400, 'unixepoch') "
+                            f"AND r2.last_ts = g.last_ts LIMIT 1)")
+                keep = "" if chunk is None else " AND g.n IN (SELECT value FROM json_each(%s))"
                 cursor.execute(
                     f"""INSERT INTO {rollup_table} (series_id, bucket, ts, count, sum, min, max, last, last_ts)
                     SELECT g.series_id, g.bucket, g.ts, g.count, g.sum, g.min, g.max, {last}, g.last_ts
-                    FROM ({select}) AS g WHERE true
+                    FROM ({select}) AS g WHERE true{keep}
                     ON CONFLICT (series_id, bucket, ts) DO UPDATE SET count = excluded.count, sum = excluded.sum,
                         min = excluded.min, max = excluded.max, last = excluded.last, last_ts = excluded.last_ts""",
-                    [series_id, chunk, series_id],
+                    [series_id, series_id, lo, hi] + ([] if chunk is None else [chunk]),
                 )
+
+
+def _runs(numbers: list[int], *, gap: int):
+    """Split sorted bucket numbers into (first, last, json list or None when all in range) runs."""
+    runs, current = [], [numbers[0]]
+    for n in numbers[1:]:
+        if n - current[-1] > gap:
+            runs.append(current)
+            current = []
+        current.append(n)
+    runs.append(current)
+    for run in runs:
+        full = run[-1] - run[0] + 1 == len(run)
+        yield run[0], run[-1], None if full else json.dumps(run)
