@@ -22,4 +22,6 @@ def roadmap_item_kpis(request, item):
     if not user_can(request.user, item.product_id, Action.VIEW):
         return ""
     rows = kpis_for_roadmap_item(item=item)
+    if not rows:
+        return ""  # nothing linked: leave the page to the other panels
     return render_to_string("kpis/_roadmap_item_panel.html", {"rows": rows, "item": item}, request=request)
