@@ -208,4 +208,8 @@ def test_text_search(give, product):
     assert [f.text for f in found] == ["The exports are slow on big accounts"]
     found = selectors.feedback_inbox(product=product, filters=selectors.InboxFilters(q="initech"))
     assert len(found) == 1
+    give("Fine", stakeholder_email="kim@acme.example", stakeholder_name="Kim Novak")
+    assert len(selectors.feedback_inbox(product=product, filters=selectors.InboxFilters(q="kim@acme.example"))) == 1
+    assert len(selectors.feedback_inbox(product=product, filters=selectors.InboxFilters(q="novak"))) == 1
+    assert len(selectors.feedback_inbox(product=product, filters=selectors.InboxFilters(q="export -slow"))) == 0
     assert Tag.objects.count() == 0 and FeedbackPortal.objects.count() == 0
