@@ -45,6 +45,7 @@ def test_public_feedback_triaged_and_linked(page, browser, live_server):
     anon.get_by_label("Your feedback").fill("The replies are far too formal for our chat <b>customers</b>. Please add a casual tone!")
     anon.get_by_label("Your e-mail (optional)").fill("kim@acme.example")
     anon.get_by_label("Your company (optional)").fill("Acme Logistics")
+    anon.screenshot(path="test-artifacts/feedback_public_form.png", full_page=True)
     anon.get_by_role("button", name="Send feedback").click()
     anon.get_by_role("heading", name="Thank you").wait_for()
     anon.screenshot(path="test-artifacts/feedback_public_thanks.png", full_page=True)
@@ -66,12 +67,14 @@ def test_public_feedback_triaged_and_linked(page, browser, live_server):
     page.get_by_label("Importance").select_option("3")
     page.get_by_role("button", name="Link to roadmap item").click()
     page.get_by_text("Linked to “Tone per brand”.").wait_for()
+    page.screenshot(path="test-artifacts/feedback_detail.png", full_page=True)
     fb.refresh_from_db()
     assert fb.status == "reviewed" and sorted(fb.tags.values_list("name", flat=True)) == ["chat", "tone"]
     assert FeedbackLink.objects.get().importance == 3
 
     # The roadmap item's count rose.
     assert _item_count(page, "smart-reply", "Tone per brand") == 1
+    page.screenshot(path="test-artifacts/feedback_most_requested.png", full_page=True)
     row = page.locator("table.ranking tbody tr", has_text="Tone per brand")
     assert row.locator("td").nth(4).inner_text().strip() == "3"
     page.goto("/feedback/smart-reply/?status=reviewed")

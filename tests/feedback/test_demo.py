@@ -1,0 +1,40 @@
+import pytest
+from django.db.models import F
+
+from feedback import demo as feedback_demo
+from feedback.models import Feedback, FeedbackLink
+from pmhub import demo
+
+pytestmark = pytest.mark.django_db
+
+
+def seed_all():
+    ctx = demo.DemoContext()
+    demo.seed_users(ctx)
+    demo.seed_products(ctx)
+    try:
+        from products import demo as products_demo
+    except ImportError:
+        products_demo = None
+    if products_demo is not None:
+        products_demo.seed(ctx)
+    feedback_demo.seed(ctx)
+    return ctx
+
+
+def test_demo_feedback_is_believable_and_idempotent():
+    seed_all()
+    count = Feedback.objects.count()
+    assert count >= 300
+    assert Feedback.objects.values("channel").distinct().count() >= 6
+    assert Feedback.objects.values("segment").distinct().count() == 4
+    assert Feedback.objects.values("sentiment_label").distinct().count() == 3
+    from products.models import RoadmapItem
+
+    if RoadmapItem.objects.exists():
+        assert FeedbackLink.objects.count() > 50
+        assert not FeedbackLink.objects.exclude(roadmap_item__product=F("feedback__product")).exists()
+    ctx = seed_all()
+    assert Feedback.objects.count() == count
+    assert not [c for c in ctx.created if "feedback" in c]
+
