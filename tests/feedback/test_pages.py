@@ -230,3 +230,12 @@ def test_outsider_gets_404(client, product, outsider, give):
     for url in (f"/feedback/{product.slug}/", f"/feedback/{product.slug}/{fb.pk}/",
                 f"/feedback/{product.slug}/dashboard/", f"/feedback/{product.slug}/most-requested/"):
         assert client.get(url).status_code == 404, url
+
+
+def test_inbox_queries_do_not_grow_with_rows(pm_client, pm, product, give, roadmap_item, django_assert_max_num_queries):
+    for i in range(30):
+        fb = give(f"note {i}", tags=["a", f"t{i}"])
+        services.feedback_link(actor=pm, feedback=fb, roadmap_item=roadmap_item, importance=1)
+    page_get(pm_client, f"/feedback/{product.slug}/")  # warm the session and the user's roles
+    with django_assert_max_num_queries(20):
+        page_get(pm_client, f"/feedback/{product.slug}/")
