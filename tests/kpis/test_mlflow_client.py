@@ -17,11 +17,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 HERE = os.path.dirname(__file__)
 
 
-def run_client(code_or_script, base_url, token, *args, timeout=180):
+def run_client(code_or_script, base_url, token, *args, timeout=180, **extra_env):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env.update(MLFLOW_TRACKING_URI=f"{base_url}/mlflow", MLFLOW_TRACKING_TOKEN=token,
-               MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT="60",
-               GIT_PYTHON_REFRESH="quiet", PYTHONUNBUFFERED="1")
+    env.update(MLFLOW_TRACKING_URI=f"{base_url}/mlflow", MLFLOW_HTTP_REQUEST_MAX_RETRIES="0",
+               MLFLOW_HTTP_REQUEST_TIMEOUT="60", GIT_PYTHON_REFRESH="quiet", PYTHONUNBUFFERED="1", **extra_env)
+    if token:
+        env["MLFLOW_TRACKING_TOKEN"] = token
     cmd = [sys.executable, code_or_script, *args] if code_or_script.endswith(".py") else \
         [sys.executable, "-c", code_or_script, *args]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
@@ -125,6 +126,11 @@ def test_official_client_gets_mlflow_errors_for_refusals(gunicorn_server, team):
     assert out["log"] == "PERMISSION_DENIED", out["log_msg"]
     assert out["registry"] == "NOT_IMPLEMENTED"
     assert "pmhub stores no artifacts" in out["artifact_msg"]
+
+    basic = run_client(REFUSALS, gunicorn_server, "", run_id, MLFLOW_TRACKING_USERNAME="anyone",
+                       MLFLOW_TRACKING_PASSWORD=viewer_token)
+    out = json.loads(basic.stdout.split("RESULT ", 1)[1].splitlines()[0])
+    assert out["read"] == "ok" and out["log"] == "PERMISSION_DENIED"
 
     anonymous = run_client(REFUSALS, gunicorn_server, "", run_id)
     out = json.loads(anonymous.stdout.split("RESULT ", 1)[1].splitlines()[0])
