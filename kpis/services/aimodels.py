@@ -160,6 +160,30 @@ def model_version_update(*, actor, version: ModelVersion, notes: str | None = No
     return version
 
 
+def model_version_rename(*, actor, version: ModelVersion, label: str) -> ModelVersion:
+    """Change a development version's label (e.g. an MLflow run renamed). Versions that left
+    development keep their label: stage history and audit entries name them by it."""
+    require(actor, version.model.product_id, Action.TRACK)
+    label = str(label or "").strip()
+    if not label or len(label) > 64 or not label.isprintable() or "/" in label:
+        raise ValidationError({"version": ["At most 64 printable characters, no slash."]})
+    if label == version.version:
+        return version
+    if version.stage != Stage.DEVELOPMENT:
+        raise ValidationError({"version": [f"Version {version.version} is in {version.stage}; only versions in "
+                                           "development can be renamed."]})
+    duplicate = ValidationError({"version": [f"Model '{version.model.name}' already has a version '{label}'."]})
+    if ModelVersion.objects.filter(model_id=version.model_id, version=label).exists():
+        raise duplicate
+    try:
+        with transaction.atomic():
+            version.version = label
+            version.save(update_fields=["version"])
+    except IntegrityError:
+        raise duplicate from None
+    return version
+
+
 def model_version_promote(*, actor, version: ModelVersion, note: str = "",
                           expected_production: ModelVersion | None | str = "any") -> ModelVersion:
     """Make version the model's production version; the previous one is archived. One transaction.
