@@ -21,7 +21,7 @@ from django.utils import timezone
 from kpis.models import AIModel, ModelVersion
 from kpis.models.mlflow import MlflowRun
 from kpis.services.aimodels import aimodel_create, aimodel_update, model_metrics_log, model_version_create, \
-    model_version_update
+    model_version_rename, model_version_update
 from pmhub.audit import audit_record
 from pmhub.permissions import require
 from pmhub.roles import Action
@@ -190,11 +190,17 @@ def mlflow_run_create(*, actor, model: AIModel, run_name: str = "", start_time: 
     return run
 
 
-def _check_name_unchanged(run: MlflowRun, name: str | None) -> None:
-    if name is not None and name != "" and name != run.version.version:
-        raise ValidationError({"run_name": [
-            f"The run name is the label of pmhub version '{run.version.version}' and cannot be changed "
-            f"through MLflow (asked: '{name}')."]})
+def _rename_if_asked(actor, run: MlflowRun, version: ModelVersion, name: str | None) -> None:
+    """A new run name renames the version (development versions only, labels unique per model)."""
+    if name is None or name.strip() == "" or name.strip() == version.version:
+        return
+    try:
+        model_version_rename(actor=actor, version=version, label=name)
+    except ValidationError as exc:
+        taken = ModelVersion.objects.filter(model_id=version.model_id, version=name.strip()).exists()
+        raise (AlreadyExists if taken else ValidationError)({"run_name": [
+            f"Cannot rename run {run.run_uuid} to '{name}': {' '.join(exc.messages)}"]}) from None
+    run.version = version
 
 
 def _check_active(run: MlflowRun) -> None:
@@ -208,8 +214,9 @@ def mlflow_run_update(*, actor, run: MlflowRun, status: str | None = None, end_t
     require(actor, run.version.model.product_id, Action.TRACK)
     if status is not None and status not in MlflowRun.Status.values:
         raise ValidationError({"status": [f"Choose one of {', '.join(MlflowRun.Status.values)}."]})
-    _check_name_unchanged(run, run_name)
     with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().select_related("model").get(pk=run.version_id)
+        _rename_if_asked(actor, run, version, run_name)
         locked = MlflowRun.objects.select_for_update().get(pk=run.pk)
         fields = []
         if status is not None and status != locked.status:
@@ -220,7 +227,7 @@ def mlflow_run_update(*, actor, run: MlflowRun, status: str | None = None, end_t
             fields.append("end_time")
         if fields:
             locked.save(update_fields=[*fields, "updated_at"])
-    locked.version = run.version
+    locked.version = version
     return locked
 
 
@@ -279,13 +286,14 @@ def mlflow_run_log_batch(*, actor, run: MlflowRun, metrics: list[MetricLog] = ()
         raise ValidationError(errors)
     _check_tags(tags)
     tag_map = dict(tags)
-    _check_name_unchanged(run, tag_map.pop(RUN_NAME_TAG, None))
+    new_name = tag_map.pop(RUN_NAME_TAG, None)
     note = tag_map.pop(NOTE_TAG, None)
     entries = [{"key": m.key, "value": m.value, "step": m.step, "ts": ms_to_datetime(m.timestamp)} for m in metrics]
 
     with transaction.atomic():
         # The version row lock serialises concurrent param merges of this run.
         locked_version = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
+        _rename_if_asked(actor, run, locked_version, new_name)
         if params or note is not None:
             current = locked_version.params or {}
             merged = dict(current)

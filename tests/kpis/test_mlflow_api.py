@@ -278,3 +278,16 @@ def test_model_page_panel_lists_runs_and_tells_loggers_how(rf, product, ds, run_
     request.user = viewer
     html = mlflow_runs(request, model)
     assert run_id in html and "set_experiment" not in html
+
+
+def test_renaming_a_run_renames_its_development_version(ds, experiment, run_id):
+    status, body = ds.post("runs/update", {"run_id": run_id, "run_name": "v1-final"})
+    assert status == 200 and body["run_info"]["run_name"] == "v1-final"
+    assert ds.post("runs/set-tag", {"run_id": run_id, "key": "mlflow.runName", "value": "v1b"}) == (200, {})
+    assert ModelVersion.objects.get(mlflow_run__run_uuid=run_id).version == "v1b"
+    ds.post("runs/create", {"experiment_id": experiment, "run_name": "v2"})
+    status, body = ds.post("runs/update", {"run_id": run_id, "run_name": "v2"})
+    assert (status, body["error_code"]) == (400, "RESOURCE_ALREADY_EXISTS")
+    status, body = ds.post("runs/update", {"run_id": run_id, "run_name": "a/b"})
+    assert (status, body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    assert ModelVersion.objects.get(mlflow_run__run_uuid=run_id).version == "v1b"
