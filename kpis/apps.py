@@ -6,6 +6,6 @@ class KpisConfig(AppConfig):
     verbose_name = "KPIs, models and metrics"
 
     def ready(self):
-        from . import tasks_models  # noqa: F401  (AI models: tasks)
+        from . import panels_models, tasks_models  # noqa: F401  (AI models: panels and tasks)
         from .mlflow import panels  # noqa: F401  (MLflow runs on the model page)
         from . import panels  # noqa: F401  (registers the panels)

@@ -37,6 +37,7 @@ urlpatterns = [
     path("feedback/", include("feedback.urls")),
     path("give-feedback/", include("feedback.public_urls")),
     path("kpis/", include("kpis.urls")),
+    path("models/", include("kpis.urls_models")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 
 from kpis.models import AIModel, ModelMetric, ModelVersion, Point, StageTransition
 from products.selectors import product_list_for_user
@@ -53,6 +53,12 @@ def model_version_list_for_user(*, user, model=None) -> QuerySet[ModelVersion]:
     if model is not None:
         qs = qs.filter(model=model)
     return qs.order_by("model_id", "created_at", "id")
+
+
+def version_counts(*, product) -> dict[int, int]:
+    """model id -> number of versions, for one product's models."""
+    return dict(ModelVersion.objects.filter(model__product=product).order_by().values("model_id")
+                .annotate(n=Count("id")).values_list("model_id", "n"))
 
 
 def model_versions(*, model: AIModel) -> list[ModelVersion]:
@@ -133,7 +139,7 @@ def best_version_ids(*, values: dict[tuple[int, str], FinalValue], key: str, hig
 def lower_is_better_key(key: str) -> bool:
     """Keys whose name says smaller is better (loss, error, perplexity, latency...)."""
     k = key.lower()
-    return any(word in k for word in ("loss", "error", "err", "mae", "mse", "rmse", "mape", "perplexity",
+    return any(word in k for word in ("loss", "error", "err", "mae", "mse", "rmse", "mape", "perplexity", "toxic",
                                       "latency", "wer", "cer", "brier", "logloss"))
 
 
