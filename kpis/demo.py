@@ -91,6 +91,7 @@ def seed(ctx):
                                                                    ship_at=ship_at))
             ctx.note(f"KPI {product.slug}/{key} with {DAYS * 24} hourly points")
     _evaluate_demo_alerts(ctx)
+    __import__("kpis.demo_models").demo_models.seed(ctx)  # AI models, versions, metrics (kpis/demo_models.py)
 
 
 def _evaluate_demo_alerts(ctx):
