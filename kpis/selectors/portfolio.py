@@ -1,0 +1,153 @@
+"""KPI headline cards for many products at once (the portfolio and the digest).
+
+Few queries whatever the number of products: one for the KPIs, one for every
+number on their cards. Each number is "the last value at or before a moment",
+answered by one backward probe of the point index (series, ts, step), so the
+cost grows with products x KPIs x samples, never with the length of history.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection
+
+from kpis.models import KPI, Point
+
+ON_TRACK, AT_RISK, OFF_TRACK, NO_DATA = "on_track", "at_risk", "off_track", "no_data"
+STATUS_LABELS = {ON_TRACK: "On track", AT_RISK: "At risk", OFF_TRACK: "Off track", NO_DATA: "No data"}
+STATUS_RANK = {OFF_TRACK: 3, AT_RISK: 2, NO_DATA: 1, ON_TRACK: 0}
+
+
+def kpi_status_of(*, value, direction, target, warning, critical) -> str:
+    """on track / at risk / off track / no data for one value of a KPI.
+
+    Higher is better: at or below the critical threshold is off track, at or
+    below the warning threshold at risk. Lower is better mirrors it. A KPI
+    with a target but no thresholds is at risk while it misses its target.
+    """
+    if value is None:
+        return NO_DATA
+    lower = direction == KPI.Direction.LOWER
+
+    def worse_or_equal(threshold):
+        return value >= threshold if lower else value <= threshold
+
+    if critical is not None and worse_or_equal(critical):
+        return OFF_TRACK
+    if warning is not None and worse_or_equal(warning):
+        return AT_RISK
+    if warning is None and critical is None and target is not None:
+        misses = value > target if lower else value < target
+        if misses:
+            return AT_RISK
+    return ON_TRACK
+
+
+@dataclass
+class KpiHeadline:
+    id: int
+    product_id: int
+    series_id: int
+    name: str
+    key: str
+    unit: str
+    category: str
+    direction: str
+    target: float | None
+    warning: float | None
+    critical: float | None
+    latest: float | None = None
+    start_value: float | None = None
+    spark: list = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return kpi_status_of(value=self.latest, direction=self.direction, target=self.target,
+                             warning=self.warning, critical=self.critical)
+
+    @property
+    def start_status(self) -> str:
+        return kpi_status_of(value=self.start_value, direction=self.direction, target=self.target,
+                             warning=self.warning, critical=self.critical)
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    @property
+    def change(self) -> float | None:
+        if self.latest is None or self.start_value is None:
+            return None
+        return self.latest - self.start_value
+
+    @property
+    def change_pct(self) -> float | None:
+        if self.change is None or not self.start_value:
+            return None
+        return self.change / abs(self.start_value) * 100
+
+    @property
+    def improved(self) -> bool | None:
+        """Did the change go the good way (None: no change to judge)."""
+        if not self.change:
+            return None
+        return (self.change < 0) if self.direction == KPI.Direction.LOWER else (self.change > 0)
+
+
+def sample_edges(*, start: datetime, end: datetime, samples: int) -> list[datetime]:
+    step = (end - start) / samples
+    return [start + step * i for i in range(samples)] + [end]
+
+
+def values_at(*, series_ids: list[int], edges: list[datetime]) -> dict[tuple[int, int], float]:
+    """{(series_id, edge index): last value at or before that edge}, in one query."""
+    if not series_ids or not edges:
+        return {}
+    table = Point._meta.db_table
+    probe = (f"(SELECT p.value FROM {table} p WHERE p.series_id = s.sid AND p.ts <= e.edge "
+             f"ORDER BY p.ts DESC, p.step DESC LIMIT 1)")
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"SELECT s.sid, e.i - 1, {probe} FROM unnest(%s::bigint[]) AS s(sid) "
+                f"CROSS JOIN unnest(%s::timestamptz[]) WITH ORDINALITY AS e(edge, i)",
+                [list(series_ids), list(edges)],
+            )
+        else:
+            adapt = connection.ops.adapt_datetimefield_value
+            sids = ", ".join(["(%s)"] * len(series_ids))
+            edge_rows = ", ".join(["(%s, %s)"] * len(edges))
+            params = [*series_ids]
+            for i, edge in enumerate(edges):
+                params += [i, adapt(edge)]
+            cursor.execute(
+                f"WITH s(sid) AS (VALUES {sids}), e(i, edge) AS (VALUES {edge_rows}) "
+                f"SELECT s.sid, e.i, {probe} FROM s CROSS JOIN e",
+                params,
+            )
+        return {(sid, int(i)): value for sid, i, value in cursor.fetchall() if value is not None}
+
+
+def kpi_headlines_for_products(*, product_ids, start: datetime, end: datetime, samples: int = 30) -> dict[int, list[KpiHeadline]]:
+    """Headline KPIs per product id: latest value, value at `start`, sparkline samples.
+
+    Two queries for any number of products. Callers pass only product ids the
+    user may see.
+    """
+    rows = list(
+        KPI.objects.filter(product_id__in=list(product_ids), headline=True)
+        .order_by("product_id", "name")
+        .values_list("id", "product_id", "series_id", "name", "key", "unit", "category", "direction",
+                     "target", "warning_threshold", "critical_threshold")
+    )
+    cards = [KpiHeadline(*row) for row in rows]
+    edges = sample_edges(start=start, end=end, samples=samples)
+    values = values_at(series_ids=[c.series_id for c in cards], edges=edges)
+    out: dict[int, list[KpiHeadline]] = {}
+    for card in cards:
+        card.spark = [values.get((card.series_id, i)) for i in range(len(edges))]
+        card.start_value = card.spark[0]
+        card.latest = card.spark[-1]
+        out.setdefault(card.product_id, []).append(card)
+    return out
