@@ -37,3 +37,47 @@ def user_search(*, query: str, limit: int = 20):
     return User.objects.filter(
         Q(username__icontains=query) | Q(email__icontains=query), is_active=True
     ).order_by("username")[:limit]
+
+
+def roadmap_progress_for_products(*, product_ids, start, end, today) -> dict[int, dict]:
+    """Per product id: items shipped in [start, end), in progress, and slipping
+    (open past their target date). One aggregate query for any number of products."""
+    from django.db.models import Count
+
+    from .models import RoadmapItem
+
+    open_statuses = [s for s in RoadmapItem.Status.values if s not in (RoadmapItem.Status.SHIPPED, RoadmapItem.Status.DROPPED)]
+    rows = (
+        RoadmapItem.objects.filter(product_id__in=list(product_ids))
+        .values("product_id")
+        .annotate(
+            shipped=Count("id", filter=Q(status=RoadmapItem.Status.SHIPPED, shipped_at__gte=start, shipped_at__lt=end)),
+            in_progress=Count("id", filter=Q(status=RoadmapItem.Status.IN_PROGRESS)),
+            slipping=Count("id", filter=Q(status__in=open_statuses, target_date__lt=today)),
+        )
+    )
+    return {row.pop("product_id"): row for row in rows}
+
+
+def roadmap_shipped_between(*, product_ids, start, end, limit: int = 50):
+    """Items shipped in [start, end) for these products, newest first."""
+    from .models import RoadmapItem
+
+    return list(
+        RoadmapItem.objects.filter(product_id__in=list(product_ids), status=RoadmapItem.Status.SHIPPED,
+                                   shipped_at__gte=start, shipped_at__lt=end)
+        .order_by("-shipped_at", "id")
+        .values("id", "product_id", "title", "shipped_at")[:limit]
+    )
+
+
+def roadmap_slipping(*, product_ids, today, limit: int = 50):
+    """Open items past their target date for these products, most overdue first."""
+    from .models import RoadmapItem
+
+    return list(
+        RoadmapItem.objects.filter(product_id__in=list(product_ids), target_date__lt=today)
+        .exclude(status__in=[RoadmapItem.Status.SHIPPED, RoadmapItem.Status.DROPPED])
+        .order_by("target_date", "id")
+        .values("id", "product_id", "title", "target_date")[:limit]
+    )
