@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import ApiToken, AuditEvent, WorkerHeartbeat
+from .models import ApiToken, AuditEvent, DigestSubscription, WorkerHeartbeat
 
 
 @admin.register(ApiToken)
@@ -28,3 +28,9 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(DigestSubscription)
+class DigestSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["user", "enabled", "last_sent_at"]
+    list_filter = ["enabled"]

@@ -8,6 +8,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pmhub.settings")
 app = Celery("pmhub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.autodiscover_tasks(["pmhub.portfolio"])
 
 # Each entry's `expires` is no longer than its interval, so a backlog of
 # stale ticks never piles up behind a stopped worker.
@@ -22,6 +23,30 @@ BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
+}
+
+
+
+def _crontab(expr: str):
+    """A crontab schedule from "minute hour day-of-month month day-of-week"."""
+    from celery.schedules import crontab
+
+    minute, hour, day_of_month, month_of_year, day_of_week = expr.split()
+    return crontab(minute=minute, hour=hour, day_of_month=day_of_month,
+                   month_of_year=month_of_year, day_of_week=day_of_week)
+
+
+def _digest_cron() -> str:
+    from django.conf import settings
+
+    return getattr(settings, "DIGEST_CRON", "0 7 * * 1")
+
+
+# The weekly portfolio digest (time from settings.DIGEST_CRON / PMHUB_DIGEST_CRON).
+BEAT_SCHEDULE["portfolio-digest"] = {
+    "task": "pmhub.portfolio.tasks.digest_send_weekly",
+    "schedule": _crontab(_digest_cron()),
+    "options": {"expires": 6 * 3600},
 }
 
 

@@ -59,3 +59,22 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target_repr}"
+
+
+class DigestSubscription(models.Model):
+    """A member's choice to receive the weekly portfolio digest by e-mail (opt-in)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digest_subscription")
+    enabled = models.BooleanField(default=False)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    last_sent_key = models.CharField(
+        max_length=32, blank=True, help_text="The scheduled run last sent (so a re-delivered task sends nothing twice)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["enabled"])]
+
+    def __str__(self):
+        return f"digest for {self.user} ({'on' if self.enabled else 'off'})"

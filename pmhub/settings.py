@@ -273,3 +273,9 @@ LOGGING = {
 # --- pmhub ----------------------------------------------------------------------------------
 # Demo logins printed by `manage.py seed_demo`; only used when seeding.
 DEMO_PASSWORD = env.str("PMHUB_DEMO_PASSWORD", default="pmhub-demo")
+
+# --- portfolio -----------------------------------------------------------------------------------
+# The weekly digest goes out at this crontab time (minute hour day-of-month month day-of-week,
+# in TIME_ZONE); links in it start with PMHUB_BASE_URL.
+DIGEST_CRON = env.str("PMHUB_DIGEST_CRON", default="0 7 * * 1")
+PMHUB_BASE_URL = env.str("PMHUB_BASE_URL", default="http://127.0.0.1:8000")

@@ -38,6 +38,7 @@ urlpatterns = [
     path("give-feedback/", include("feedback.public_urls")),
     path("kpis/", include("kpis.urls")),
     path("models/", include("kpis.urls_models")),
+    path("portfolio/", include("pmhub.portfolio.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

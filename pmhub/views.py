@@ -11,12 +11,15 @@ from products import selectors as product_selectors
 from . import selectors, services
 from .forms import TokenCreateForm
 from .models import ApiToken
+from .roles import Role
 
 
 @login_required
 def home(request):
     products = product_selectors.product_list_for_user(user=request.user)
     roles = product_selectors.memberships_for_user(user=request.user)
+    if not request.user.is_staff and roles and set(roles.values()) == {Role.VIEWER}:
+        return redirect("portfolio")  # a viewer's home is the portfolio
     rows = [{"product": p, "role": roles.get(p.pk)} for p in products]
     return render(request, "pmhub/home.html", {"rows": rows})
 

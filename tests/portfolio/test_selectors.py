@@ -1,0 +1,122 @@
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from kpis.selectors.portfolio import kpi_status_of
+from pmhub.portfolio.selectors import portfolio_for_user
+from products.models import RoadmapItem
+from tests.factories import ProductFactory, member
+
+from .helpers import make_kpi
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("value,direction,expected", [
+    (None, "higher", "no_data"),
+    (95, "higher", "on_track"),
+    (85, "higher", "on_track"),  # misses the target but not the warning threshold
+    (79, "higher", "at_risk"),
+    (70, "higher", "off_track"),
+    (80, "higher", "at_risk"),  # on the warning threshold counts as crossed
+    (2.0, "lower", "on_track"),
+    (3.5, "lower", "at_risk"),
+    (5.0, "lower", "off_track"),
+])
+def test_kpi_status_follows_thresholds_and_direction(value, direction, expected):
+    thresholds = {"higher": (90, 80, 75), "lower": (2.5, 3, 4)}[direction]
+    target, warning, critical = thresholds
+    assert kpi_status_of(value=value, direction=direction, target=target, warning=warning, critical=critical) == expected
+
+
+def test_kpi_without_thresholds_is_at_risk_while_it_misses_target():
+    assert kpi_status_of(value=9, direction="higher", target=10, warning=None, critical=None) == "at_risk"
+    assert kpi_status_of(value=10, direction="higher", target=10, warning=None, critical=None) == "on_track"
+    assert kpi_status_of(value=10, direction="higher", target=None, warning=None, critical=None) == "on_track"
+
+
+def test_viewer_sees_only_products_they_are_a_member_of():
+    mine = ProductFactory(name="Mine")
+    ProductFactory(name="Not mine")
+    viewer = member(mine, "viewer", username="eve")
+    portfolio = portfolio_for_user(user=viewer)
+    assert [row.product.name for row in portfolio.rows] == ["Mine"]
+
+
+def test_cards_hold_latest_value_change_and_sparkline():
+    product = ProductFactory()
+    viewer = member(product, "viewer")
+    make_kpi(product, "conversion", values=[10, 11, 12, 13, 14], unit="%", target=12, warning=11, critical=9)
+    row = portfolio_for_user(user=viewer, period="month").rows[0]
+    card = row.kpis[0]
+    assert card.latest == 14
+    assert card.start_value == 10
+    assert card.change == 4
+    assert card.change_pct == pytest.approx(40)
+    assert card.status == "on_track" and card.start_status == "at_risk"
+    assert len(card.spark) == 31 and card.spark_svg
+    assert card.improved is True
+    # the period summary says the KPI crossed a threshold, from the data
+    assert any(line.kind == "threshold" and "Conversion went from at risk to on track" in line.text
+               for line in portfolio_for_user(user=viewer, period="month").summary)
+
+
+def test_week_period_change_uses_value_a_week_ago():
+    product = ProductFactory()
+    viewer = member(product, "viewer")
+    make_kpi(product, "latency", values=list(range(31)), days=30, direction="lower", unit="ms")
+    card = portfolio_for_user(user=viewer, period="week").rows[0].kpis[0]
+    assert card.latest == 30
+    assert card.start_value == pytest.approx(23, abs=1)
+    assert card.improved is False
+
+
+def test_products_needing_attention_come_first():
+    calm = ProductFactory(name="Alpha calm")
+    burning = ProductFactory(name="Zulu burning")
+    empty = ProductFactory(name="Beta empty")
+    user = member(calm, "viewer", username="exec")
+    for p in (burning, empty):
+        from products.models import Membership
+        Membership.objects.create(user=user, product=p, role="viewer")
+    make_kpi(calm, "csat", values=[4.5, 4.6], target=4.2, warning=4.0, critical=3.5)
+    make_kpi(burning, "csat", values=[4.5, 3.0], target=4.2, warning=4.0, critical=3.5)
+    rows = portfolio_for_user(user=user).rows
+    assert [r.product.name for r in rows] == ["Zulu burning", "Alpha calm", "Beta empty"]
+    assert rows[0].status == "off_track" and "1 KPI off track" in rows[0].reasons
+    assert rows[1].status == "on_track"
+    assert rows[2].status == "no_data" and rows[2].kpis == []
+
+
+def test_roadmap_progress_counts_shipped_in_period_in_progress_and_slipping():
+    product = ProductFactory()
+    viewer = member(product, "viewer")
+    now = timezone.now()
+    RoadmapItem.objects.create(product=product, title="Tone control", status="shipped", shipped_at=now - timedelta(days=3))
+    RoadmapItem.objects.create(product=product, title="Old launch", status="shipped", shipped_at=now - timedelta(days=60))
+    RoadmapItem.objects.create(product=product, title="Doing", status="in_progress", target_date=date.today() + timedelta(days=5))
+    RoadmapItem.objects.create(product=product, title="Late", status="planned", target_date=date.today() - timedelta(days=2))
+    RoadmapItem.objects.create(product=product, title="Dropped late", status="dropped", target_date=date.today() - timedelta(days=2))
+    portfolio = portfolio_for_user(user=viewer, period="week")
+    row = portfolio.rows[0]
+    assert row.roadmap == {"shipped": 1, "in_progress": 1, "slipping": 1}
+    assert row.status == "at_risk"
+    shipped = [line.text for line in portfolio.summary if line.kind == "shipped"]
+    assert len(shipped) == 1 and "Tone control" in shipped[0]
+    assert portfolio_for_user(user=viewer, period="quarter").rows[0].roadmap["shipped"] == 2
+
+
+def test_queries_do_not_grow_with_products(django_assert_max_num_queries):
+    user = None
+    for i in range(6):
+        product = ProductFactory()
+        user = member(product, "viewer", username="exec") if user is None else user
+        if i:
+            from products.models import Membership
+            Membership.objects.create(user=user, product=product, role="viewer")
+        for k in range(3):
+            make_kpi(product, f"kpi-{k}", values=[1, 2, 3])
+    with django_assert_max_num_queries(8):
+        portfolio = portfolio_for_user(user=user)
+    assert len(portfolio.rows) == 6 and all(len(r.kpis) == 3 for r in portfolio.rows)
