@@ -12,7 +12,11 @@ from datetime import datetime
 
 from django.db import connection
 
-from kpis.models import KPI, Point
+from django.db.models import Count, Q
+
+from kpis.models import KPI, Alert, Point
+
+from .status import status_for
 
 ON_TRACK, AT_RISK, OFF_TRACK, NO_DATA = "on_track", "at_risk", "off_track", "no_data"
 STATUS_LABELS = {ON_TRACK: "On track", AT_RISK: "At risk", OFF_TRACK: "Off track", NO_DATA: "No data"}
@@ -20,28 +24,8 @@ STATUS_RANK = {OFF_TRACK: 3, AT_RISK: 2, NO_DATA: 1, ON_TRACK: 0}
 
 
 def kpi_status_of(*, value, direction, target, warning, critical) -> str:
-    """on track / at risk / off track / no data for one value of a KPI.
-
-    Higher is better: at or below the critical threshold is off track, at or
-    below the warning threshold at risk. Lower is better mirrors it. A KPI
-    with a target but no thresholds is at risk while it misses its target.
-    """
-    if value is None:
-        return NO_DATA
-    lower = direction == KPI.Direction.LOWER
-
-    def worse_or_equal(threshold):
-        return value >= threshold if lower else value <= threshold
-
-    if critical is not None and worse_or_equal(critical):
-        return OFF_TRACK
-    if warning is not None and worse_or_equal(warning):
-        return AT_RISK
-    if warning is None and critical is None and target is not None:
-        misses = value > target if lower else value < target
-        if misses:
-            return AT_RISK
-    return ON_TRACK
+    """on track / at risk / off track / no data for one value of a KPI (see status.status_for)."""
+    return status_for(direction=direction, target=target, warning=warning, critical=critical, value=value)
 
 
 @dataclass
@@ -151,3 +135,13 @@ def kpi_headlines_for_products(*, product_ids, start: datetime, end: datetime, s
         card.latest = card.spark[-1]
         out.setdefault(card.product_id, []).append(card)
     return out
+
+
+def open_alert_counts_for_products(*, product_ids) -> dict[int, dict]:
+    """{product id: {"open": n, "critical": n}} of open alerts, in one query."""
+    rows = (
+        Alert.objects.filter(product_id__in=list(product_ids), state=Alert.State.OPEN)
+        .values("product_id")
+        .annotate(open=Count("id"), critical=Count("id", filter=Q(severity=Alert.Severity.CRITICAL)))
+    )
+    return {row.pop("product_id"): row for row in rows}
