@@ -49,9 +49,10 @@ def model_promotions(*, product_ids, start: datetime, end: datetime) -> list[dic
 
 
 def open_alerts(*, product_ids) -> dict[int, dict]:
-    """{product id: {"open": n, "critical": n}}; {} until alerts exist."""
-    fn = _optional("kpis.selectors", "open_alert_counts_for_products")
-    return fn(product_ids=product_ids) if fn else {}
+    """{product id: {"open": n, "critical": n}} of open KPI alerts."""
+    from kpis.selectors.portfolio import open_alert_counts_for_products
+
+    return open_alert_counts_for_products(product_ids=product_ids)
 
 
 def feedback_summary(*, product_ids, start: datetime, end: datetime) -> dict[int, dict]:
@@ -69,4 +70,4 @@ def models_available() -> bool:
 
 
 def alerts_available() -> bool:
-    return _optional("kpis.selectors", "open_alert_counts_for_products") is not None
+    return True

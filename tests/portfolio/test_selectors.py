@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
     (85, "higher", "on_track"),  # misses the target but not the warning threshold
     (79, "higher", "at_risk"),
     (70, "higher", "off_track"),
-    (80, "higher", "at_risk"),  # on the warning threshold counts as crossed
+    (80, "higher", "on_track"),  # on the warning threshold is not past it
     (2.0, "lower", "on_track"),
     (3.5, "lower", "at_risk"),
     (5.0, "lower", "off_track"),
@@ -120,3 +120,21 @@ def test_queries_do_not_grow_with_products(django_assert_max_num_queries):
     with django_assert_max_num_queries(8):
         portfolio = portfolio_for_user(user=user)
     assert len(portfolio.rows) == 6 and all(len(r.kpis) == 3 for r in portfolio.rows)
+
+
+def test_open_alerts_are_counted_and_put_the_product_first():
+    from kpis.services.alerts import alert_open
+
+    calm = ProductFactory(name="Alpha")
+    alarmed = ProductFactory(name="Omega")
+    user = member(calm, "viewer", username="exec")
+    from products.models import Membership
+    Membership.objects.create(user=user, product=alarmed, role="viewer")
+    make_kpi(calm, "csat", values=[4.5, 4.6], target=4.2)
+    kpi = make_kpi(alarmed, "errors", values=[1, 1], direction="lower")
+    alert_open(kpi=kpi, kind="source_failing", severity="critical", message="The source failed.")
+    rows = portfolio_for_user(user=user).rows
+    assert rows[0].product.name == "Omega"
+    assert rows[0].alerts == {"open": 1, "critical": 1}
+    assert rows[0].status == "off_track" and "1 open alert" in rows[0].reasons
+    assert rows[1].alerts == {"open": 0, "critical": 0}
