@@ -145,3 +145,21 @@ def open_alert_counts_for_products(*, product_ids) -> dict[int, dict]:
         .annotate(open=Count("id"), critical=Count("id", filter=Q(severity=Alert.Severity.CRITICAL)))
     )
     return {row.pop("product_id"): row for row in rows}
+
+
+def model_promotions_between(*, product_ids, start: datetime, end: datetime, limit: int = 50) -> list[dict]:
+    """Versions promoted to production in [start, end) for these products, newest first (one query)."""
+    from kpis.models import ModelVersion, StageTransition
+
+    rows = (
+        StageTransition.objects.filter(version__model__product_id__in=list(product_ids),
+                                       to_stage=ModelVersion.Stage.PRODUCTION, at__gte=start, at__lt=end)
+        .order_by("-at", "-id")
+        .values("at", "version__version", "version__model_id", "version__model__name", "version__model__product_id")
+        [:limit]
+    )
+    return [
+        {"at": r["at"], "version": r["version__version"], "model_id": r["version__model_id"],
+         "model_name": r["version__model__name"], "product_id": r["version__model__product_id"]}
+        for r in rows
+    ]
