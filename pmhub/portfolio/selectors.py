@@ -96,12 +96,14 @@ def _assess(row: ProductRow) -> None:
     if slipping:
         reasons.append(f"{slipping} roadmap item{'s' if slipping != 1 else ''} past target date")
         score += 10 * slipping
-    if row.feedback and row.feedback.get("count") and row.feedback.get("negative", 0) * 2 > row.feedback["count"]:
+    negative_feedback = bool(row.feedback and row.feedback.get("count")
+                             and row.feedback.get("negative", 0) * 2 > row.feedback["count"])
+    if negative_feedback:
         reasons.append("mostly negative feedback")
         score += 15
     if counts[OFF_TRACK] or critical:
         status = OFF_TRACK
-    elif counts[AT_RISK] or open_alerts or regressed or slipping:
+    elif counts[AT_RISK] or open_alerts or regressed or slipping or negative_feedback:
         status = AT_RISK
     elif counts[ON_TRACK]:
         status = ON_TRACK
@@ -125,12 +127,8 @@ def portfolio_for_user(*, user, period: str | None = None, now: datetime | None 
     roadmap = sources.roadmap_progress(product_ids=ids, start=per.start, end=per.end, today=today) if ids else {}
     models = sources.model_health(product_ids=ids, start=per.start, end=per.end) if ids else {}
     alerts = sources.open_alerts(product_ids=ids) if ids else {}
-    feedback = sources.feedback_summary(product_ids=ids, start=per.start, end=per.end) if ids else {}
-    parts = {
-        "models": sources.models_available(),
-        "feedback": sources.feedback_available(),
-        "alerts": sources.alerts_available(),
-    }
+    feedback = sources.feedback_summary(user=user, product_ids=ids, start=per.start, end=per.end) if ids else {}
+    parts = {"models": True, "feedback": True, "alerts": True}
 
     rows = []
     for product in products:
@@ -155,7 +153,7 @@ def portfolio_for_user(*, user, period: str | None = None, now: datetime | None 
             kpis=cards,
             roadmap=roadmap.get(product.pk, {"shipped": 0, "in_progress": 0, "slipping": 0}),
             models=model_list,
-            feedback=feedback.get(product.pk, {"count": 0, "previous_count": 0, "positive": 0, "neutral": 0, "negative": 0, "sentiment": None}) if parts["feedback"] else None,
+            feedback=feedback.get(product.pk),
             alerts=alerts.get(product.pk, {"open": 0, "critical": 0}),
             links={
                 "shipped": links.roadmap_url(slug, "shipped"),

@@ -2,20 +2,11 @@
 
 Every function takes product ids the caller already filtered to what the user
 may see, and returns plain data keyed by product id in a few queries for any
-number of products. A part whose app provides nothing yet returns an empty
-answer, and the page leaves that part out for every product.
+number of products. Only this module knows the other apps' selectors.
 """
 from __future__ import annotations
 
-import importlib
 from datetime import date, datetime
-
-
-def _optional(module: str, name: str):
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
 
 
 def kpi_headlines(*, product_ids, start: datetime, end: datetime, samples: int = 30):
@@ -37,15 +28,28 @@ def roadmap_shipped(*, product_ids, start: datetime, end: datetime) -> list[dict
 
 
 def model_health(*, product_ids, start: datetime, end: datetime) -> dict[int, list[dict]]:
-    """Production models per product id: name, version, primary metric, its value and the
-    previous version's; {} until the models part provides it."""
-    fn = _optional("kpis.selectors", "models_portfolio_for_products")
-    return fn(product_ids=product_ids, start=start, end=end) if fn else {}
+    """Models per product id: production version, primary metric, its value and the previous
+    production version's (kpis.selectors.aimodels.production_summaries)."""
+    from kpis.selectors.aimodels import production_summaries
+
+    out: dict[int, list[dict]] = {}
+    for product_id, summaries in production_summaries(products=product_ids).items():
+        out[product_id] = [
+            {
+                "model_id": s.model.pk, "model_name": s.model.name, "metric": s.metric,
+                "version": s.version.version if s.version else None, "value": s.value,
+                "previous_version": s.previous_version.version if s.previous_version else None,
+                "previous_value": s.previous_value, "higher_is_better": s.model.higher_is_better,
+            }
+            for s in summaries
+        ]
+    return out
 
 
 def model_promotions(*, product_ids, start: datetime, end: datetime) -> list[dict]:
-    fn = _optional("kpis.selectors", "model_promotions_between")
-    return fn(product_ids=product_ids, start=start, end=end) if fn else []
+    from kpis.selectors.portfolio import model_promotions_between
+
+    return model_promotions_between(product_ids=product_ids, start=start, end=end)
 
 
 def open_alerts(*, product_ids) -> dict[int, dict]:
@@ -55,19 +59,22 @@ def open_alerts(*, product_ids) -> dict[int, dict]:
     return open_alert_counts_for_products(product_ids=product_ids)
 
 
-def feedback_summary(*, product_ids, start: datetime, end: datetime) -> dict[int, dict]:
-    """{product id: {"count", "previous_count", "positive", "neutral", "negative", "sentiment"}}."""
-    fn = _optional("feedback.selectors", "feedback_summary_for_products")
-    return fn(product_ids=product_ids, start=start, end=end) if fn else {}
+def feedback_summary(*, user, product_ids, start: datetime, end: datetime) -> dict[int, dict]:
+    """{product id: {"count", "previous_count", "positive", "neutral", "negative", "sentiment"}}:
+    volume and sentiment in [start, end), and the volume of the period before."""
+    from feedback.selectors import feedback_summary_by_product
 
-
-def feedback_available() -> bool:
-    return _optional("feedback.selectors", "feedback_summary_for_products") is not None
-
-
-def models_available() -> bool:
-    return _optional("kpis.selectors", "models_portfolio_for_products") is not None
-
-
-def alerts_available() -> bool:
-    return True
+    wanted = set(product_ids)
+    now = feedback_summary_by_product(user=user, start=start, end=end)
+    before = feedback_summary_by_product(user=user, start=start - (end - start), end=start)
+    out = {}
+    for product_id in wanted:
+        cur = now.get(product_id, {})
+        count = cur.get("count", 0)
+        out[product_id] = {
+            "count": count, "previous_count": before.get(product_id, {}).get("count", 0),
+            "positive": cur.get("positive", 0), "negative": cur.get("negative", 0),
+            "neutral": count - cur.get("positive", 0) - cur.get("negative", 0),
+            "sentiment": cur.get("avg_sentiment"), "untriaged": cur.get("untriaged", 0),
+        }
+    return out
