@@ -198,8 +198,10 @@ def fmt_change(card) -> str:
     if card.change is None:
         return "—"
     sign = "+" if card.change > 0 else ("−" if card.change < 0 else "±")
+    if card.unit == "%":  # a change of a percentage is in percentage points
+        return f"{sign}{fmt_value(abs(card.change))} pp"
     text = f"{sign}{fmt_value(abs(card.change), card.unit)}"
-    if card.change_pct is not None and card.unit != "%":
+    if card.change_pct is not None:
         text += f" ({sign}{abs(card.change_pct):.1f}%)"
     return text
 

@@ -210,3 +210,15 @@ def test_feedback_volume_and_sentiment_for_visible_products_only():
     fb = rows[0].feedback
     assert fb["count"] == 3 and fb["previous_count"] == 1
     assert fb["positive"] == 1 and fb["negative"] == 1 and fb["neutral"] == 1
+
+
+def test_change_of_a_percentage_is_in_points():
+    from pmhub.portfolio.selectors import fmt_change
+
+    product = ProductFactory()
+    viewer = member(product, "viewer")
+    make_kpi(product, "rate", values=[33.0, 36.9], unit="%")
+    make_kpi(product, "latency", values=[28.3, 30.7], unit="min")
+    cards = {c.key: c for c in portfolio_for_user(user=viewer).rows[0].kpis}
+    assert fmt_change(cards["rate"]) == "+3.9 pp"
+    assert fmt_change(cards["latency"]) == "+2.4 min (+8.5%)"
