@@ -9,6 +9,7 @@ app = Celery("pmhub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.autodiscover_tasks(["pmhub.portfolio"])
+app.autodiscover_tasks(["kpis"], related_name="tasks_sources")
 
 # Each entry's `expires` is no longer than its interval, so a backlog of
 # stale ticks never piles up behind a stopped worker.
@@ -22,6 +23,12 @@ BEAT_SCHEDULE = {
         "task": "kpis.tasks.kpis_evaluate_pending",
         "schedule": 60.0,
         "options": {"expires": 60.0},
+    },
+    # Scheduled metric pulls: claims due sources and queues one pull each (kpis/tasks_sources.py).
+    "dispatch-due-sources": {
+        "task": "kpis.tasks_sources.dispatch_due_sources",
+        "schedule": float(os.environ.get("PMHUB_PULL_DISPATCH_INTERVAL", "5")),
+        "options": {"expires": float(os.environ.get("PMHUB_PULL_DISPATCH_INTERVAL", "5"))},
     },
 }
 

@@ -279,3 +279,15 @@ DEMO_PASSWORD = env.str("PMHUB_DEMO_PASSWORD", default="pmhub-demo")
 # in TIME_ZONE); links in it start with PMHUB_BASE_URL.
 DIGEST_CRON = env.str("PMHUB_DIGEST_CRON", default="0 7 * * 1")
 PMHUB_BASE_URL = env.str("PMHUB_BASE_URL", default="http://127.0.0.1:8000")
+# --- scheduled metric pulls (kpis/models/sources.py) ------------------------------------------
+# Fernet key(s) that encrypt sources' secrets (headers, DSN passwords); comma-separated,
+# the first encrypts, all decrypt (rotation). Unset: derived from SECRET_KEY, which is
+# only acceptable for the embedded default (rotating SECRET_KEY then loses the secrets).
+PMHUB_SECRETS_KEY = env.str("PMHUB_SECRETS_KEY", default="")
+# Host names (or IP addresses) pulls may reach even though they resolve to loopback,
+# private or link-local addresses: for on-premise Prometheus, databases, endpoints.
+PMHUB_PULL_ALLOWED_HOSTS = env.list("PMHUB_PULL_ALLOWED_HOSTS", default=[])
+PMHUB_PULL_MAX_BYTES = env.int("PMHUB_PULL_MAX_BYTES", default=2 * 1024 * 1024)
+PMHUB_PULL_MIN_INTERVAL = env.int("PMHUB_PULL_MIN_INTERVAL", default=60)
+PMHUB_PULL_MAX_RETRIES = env.int("PMHUB_PULL_MAX_RETRIES", default=3)
+PMHUB_PULL_FAILING_AFTER = env.int("PMHUB_PULL_FAILING_AFTER", default=3)

@@ -8,12 +8,14 @@ One module per part, so each stays small:
 - imports.py: ImportJob (CSV imports)
 - aimodels.py: AIModel, ModelVersion, their stage history and metric series
 - mlflow.py: MlflowRun, what an MLflow run keeps beyond its ModelVersion
+- sources.py: MetricSource and PullRun (scheduled pulls)
 """
 from .aimodels import AIModel, KpiModelFeed, ModelMetric, ModelVersion, StageTransition
 from .alerts import Alert, AlertDelivery, AlertWebhook
 from .imports import ImportJob
 from .kpis import KPI, KPIStatus, Objective
 from .mlflow import MlflowRun
+from .sources import MetricSource, PullRun
 from .timeseries import Point, Rollup, Series
 
 __all__ = [
@@ -22,3 +24,4 @@ __all__ = [
 ]
 __all__ += ["AIModel", "KpiModelFeed", "ModelMetric", "ModelVersion", "StageTransition"]
 __all__ += ["MlflowRun"]
+__all__ += ["MetricSource", "PullRun"]

@@ -1,0 +1,37 @@
+"""Celery tasks of scheduled pulls: thin wrappers over kpis.services.sources.
+
+- dispatch_due_sources: run by beat every few seconds (pmhub/celery.py).
+- pull_source: one slot of one source. acks_late (a worker killed mid-pull
+  leaves the message to be redelivered; the re-run rewrites the same points),
+  retried with exponential backoff for what may pass (connection errors,
+  timeouts, 5xx), never for bad responses or bad configuration.
+"""
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+from django.utils.dateparse import parse_datetime
+
+from kpis.adapters import TransientPullError
+from kpis.services import sources as services
+
+
+@shared_task(soft_time_limit=30, time_limit=60, acks_late=True)
+def dispatch_due_sources():
+    return services.sources_dispatch_due()
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, soft_time_limit=150, time_limit=180,
+             autoretry_for=(TransientPullError,), retry_backoff=2, retry_backoff_max=120, retry_jitter=True,
+             max_retries=settings.PMHUB_PULL_MAX_RETRIES)
+def pull_source(self, source_id: int, slot: str, trigger: str = "schedule"):
+    retries = self.request.retries or 0
+    run = services.source_pull(source_id=source_id, slot=parse_datetime(slot), trigger=trigger,
+                               attempt=retries + 1, final=retries >= (self.max_retries or 0))
+    return run.status if run is not None else None
+
+
+def queue_pulls(jobs: list[tuple[int, str, int]]) -> None:
+    """Queue one pull per (source id, slot, interval); a pull not started within its interval expires."""
+    for source_id, slot, interval in jobs:
+        pull_source.apply_async((source_id, slot), expires=max(int(interval), 30))
