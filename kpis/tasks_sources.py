@@ -17,8 +17,8 @@ from kpis.services import sources as services
 
 
 @shared_task(soft_time_limit=30, time_limit=60, acks_late=True)
-def dispatch_due_sources():
-    return services.sources_dispatch_due()
+def dispatch_due_sources(limit: int = services.DISPATCH_BATCH):
+    return services.sources_dispatch_due(limit=limit)
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, soft_time_limit=150, time_limit=180,

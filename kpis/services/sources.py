@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from kpis.adapters import ADAPTERS, FetchResult, PullError, adapter_for
@@ -200,7 +200,9 @@ def source_pull(*, source_id: int, slot: datetime, trigger: str = PullRun.Trigge
             source_id=source_id, slot=slot, status=PullRun.Status.SUCCESS).exists():
         return None
     now = timezone.now()
-    PullRun.objects.filter(source_id=source_id, status=PullRun.Status.RUNNING, started_at__lt=now - STALE_RUN_AFTER).update(
+    # A run of this slot still "running" means this is a redelivery after its worker died.
+    PullRun.objects.filter(Q(slot=slot) | Q(started_at__lt=now - STALE_RUN_AFTER),
+                           source_id=source_id, status=PullRun.Status.RUNNING).update(
         status=PullRun.Status.FAILED, finished_at=now,
         error="Interrupted: the worker stopped in the middle of the pull (killed or past its time limit); "
               "nothing was stored.")
@@ -272,6 +274,8 @@ def _kpi_points_ingest():
 def _record_failure(source: MetricSource, run: PullRun, message: str, started: float, *, retrying: bool) -> None:
     finished = timezone.now()
     message = message[:1:].upper() + message[1:]
+    log.info("pull of source %s for %s failed%s: %s", source.pk, run.slot.isoformat(),
+             " (will retry)" if retrying else "", message)
     with transaction.atomic():
         PullRun.objects.filter(pk=run.pk).update(
             status=PullRun.Status.RETRYING if retrying else PullRun.Status.FAILED, finished_at=finished,
@@ -280,15 +284,19 @@ def _record_failure(source: MetricSource, run: PullRun, message: str, started: f
         if not retrying:
             fields["consecutive_failures"] = F("consecutive_failures") + 1
         MetricSource.objects.filter(pk=source.pk).update(**fields)
-        if retrying:
-            return
-        current = MetricSource.objects.select_for_update().get(pk=source.pk)
-        if (current.consecutive_failures >= settings.PMHUB_PULL_FAILING_AFTER
-                and current.health != MetricSource.Health.FAILING):
-            current.health = MetricSource.Health.FAILING
-            current.save(update_fields=["health"])
-            _alert(current, failing=True)
-    log.info("pull of source %s for %s failed: %s", source.pk, run.slot.isoformat(), message)
+        if not retrying:
+            _mark_failing_if_due(source)
+    run.refresh_from_db()
+
+
+def _mark_failing_if_due(source: MetricSource) -> None:
+    """After N failed slots in a row the source is failing, and an alert opens (once)."""
+    current = MetricSource.objects.select_for_update().select_related("kpi").get(pk=source.pk)
+    if (current.consecutive_failures >= settings.PMHUB_PULL_FAILING_AFTER
+            and current.health != MetricSource.Health.FAILING):
+        current.health = MetricSource.Health.FAILING
+        current.save(update_fields=["health"])
+        _alert(current, failing=True)
 
 
 def _alert(source: MetricSource, *, failing: bool) -> None:
