@@ -39,6 +39,7 @@ urlpatterns = [
     path("kpis/", include("kpis.urls")),
     path("models/", include("kpis.urls_models")),
     path("portfolio/", include("pmhub.portfolio.urls")),
+    path("sources/", include("kpis.urls_sources")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
