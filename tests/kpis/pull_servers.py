@@ -206,3 +206,28 @@ def make_kpi(product, key="signups", name=None):
 
 
 __all__ += ["make_kpi"]
+
+
+@pytest.fixture
+def celery_beat_process(tmp_path):
+    """Starts Celery beat (dispatching due sources every PMHUB_PULL_DISPATCH_INTERVAL s); stopped at teardown."""
+    import os
+    import sys
+
+    from tests.fixtures_live import _log_path, process_env, spawn, stop
+
+    procs = []
+
+    def start(**env):
+        cmd = [os.path.join(os.path.dirname(sys.executable), "celery"), "-A", "pmhub", "beat", "--loglevel", "INFO",
+               "--schedule", str(tmp_path / "beat-schedule")]
+        proc = spawn(cmd, process_env(**env), _log_path("beat"))
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        stop(proc)
+
+
+__all__ += ["celery_beat_process"]

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from kpis.models import MetricSource, Point, PullRun
-from tests.fixtures_live import _log_path, process_env, spawn, stop
+from tests.fixtures_live import stop
 from tests.kpis.pull_servers import *  # noqa: F403 - fixtures
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -52,12 +52,12 @@ def test_two_workers_and_racing_dispatchers_pull_each_slot_once(product, metrics
     assert Point.objects.count() == 1  # 40 sources of one KPI, one slot time: upserted into one point
 
 
-def test_beat_runs_the_schedule_end_to_end_on_two_workers(product, metrics_server, celery_worker_process, tmp_path):
+def test_beat_runs_the_schedule_end_to_end_on_two_workers(product, metrics_server, celery_worker_process,
+                                                          celery_beat_process):
     kpi, sources = make_sources(product, metrics_server, 10, interval=2)
     celery_worker_process("w1", concurrency=2, **WORKER_ENV)
     celery_worker_process("w2", concurrency=2, **WORKER_ENV)
-    beat = spawn([os.path.join(os.path.dirname(os.sys.executable), "celery"), "-A", "pmhub", "beat", "--loglevel", "INFO",
-                  "--schedule", str(tmp_path / "beat-schedule")], process_env(**WORKER_ENV), _log_path("beat"))
+    beat = celery_beat_process(**WORKER_ENV)
     try:
         # Each source has a slot every 2 s; let a few pass.
         assert wait_for(lambda: PullRun.objects.filter(status="success").count() >= 40, timeout=60)
