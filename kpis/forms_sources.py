@@ -53,6 +53,7 @@ class SourceForm(forms.Form):
     def __init__(self, *args, kpis, source=None, stored_secrets=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["kpi"].queryset = kpis
+        self.fields["kpi"].label_from_instance = lambda kpi: kpi.name
         self.source = source
         self.stored_secrets = stored_secrets or {}
         if source is not None:

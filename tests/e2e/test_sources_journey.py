@@ -38,7 +38,7 @@ def test_pm_adds_http_source_sees_points_failure_and_recovery(page, product_fact
     assert not page.get_by_label("PromQL query").is_visible()  # only the chosen kind's fields
     page.get_by_label("Interval (seconds)").fill("3")
     page.get_by_label("Timeout (seconds)").fill("5")
-    page.get_by_label("URL").fill(f"{metrics_server.url}/value/teams")
+    page.get_by_label("URL", exact=True).fill(f"{metrics_server.url}/value/teams")
     page.get_by_label("Headers (secret)").fill("Authorization: Bearer analytics-token-987")
     page.get_by_label("JSON path").fill("value")
     page.get_by_role("button", name="Add source").click()
