@@ -247,28 +247,18 @@ def source_pull(*, source_id: int, slot: datetime, trigger: str = PullRun.Trigge
             if was_failing:
                 _alert(source, failing=False)
     except (ValueError, ValidationError) as exc:
-        _record_failure(source, run, f"The points were refused by the store: {exc}", started, retrying=False)
+        reasons = "; ".join(exc.messages[:3]) if isinstance(exc, ValidationError) else str(exc)
+        _record_failure(source, run, f"The points were refused by the store: {reasons}", started, retrying=False)
         return run
     run.refresh_from_db()
     return run
 
 
 def _store_points(kpi: KPI, points) -> int:
-    from kpis.services import timeseries
+    """Through the KPI store's ingest: idempotent upsert, then the KPI's status and alerts are re-evaluated."""
+    from kpis.services.kpis import kpi_points_ingest
 
-    ingest = _kpi_points_ingest()
-    if ingest is not None:
-        return ingest(kpi=kpi, points=points)
-    return timeseries.series_points_upsert(series=kpi.series_id, points=points)
-
-
-def _kpi_points_ingest():
-    """The KPI store's ingest (it also evaluates alerts) once the KPIs app provides it."""
-    try:
-        from kpis.services.kpis import kpi_points_ingest
-    except ImportError:
-        return None
-    return kpi_points_ingest
+    return kpi_points_ingest(kpi=kpi, points=points)
 
 
 def _record_failure(source: MetricSource, run: PullRun, message: str, started: float, *, retrying: bool) -> None:
@@ -300,19 +290,16 @@ def _mark_failing_if_due(source: MetricSource) -> None:
 
 
 def _alert(source: MetricSource, *, failing: bool) -> None:
-    """Open (or resolve) a `source_failing` alert through the KPIs app, like a KPI breach."""
-    try:
-        from kpis.services.kpis import alert_open, alert_resolve
-    except ImportError:
-        log.warning("source %s is %s (the KPIs app's alerts are not available)", source.pk,
-                    "failing" if failing else "recovered")
-        return
+    """Open (or resolve) a `source_failing` alert on the KPI, notified like a KPI breach."""
+    from kpis.models import Alert
+    from kpis.services.alerts import alert_open, alert_resolve
+
     if failing:
-        alert_open(kpi=source.kpi, kind="source_failing",
-                   message=f"Source '{source.name}' failed {source.consecutive_failures} times in a row: "
-                           f"{source.last_error[:300]}")
+        alert_open(kpi=source.kpi, kind=Alert.Kind.SOURCE_FAILING, severity=Alert.Severity.WARNING,
+                   message=f"Source '{source.name}' failed {source.consecutive_failures} pulls in a row; "
+                           f"last error: {source.last_error[:300]}")
     else:
-        alert_resolve(kpi=source.kpi, kind="source_failing")
+        alert_resolve(kpi=source.kpi, kind=Alert.Kind.SOURCE_FAILING, message=f"Source '{source.name}' pulls again.")
 
 
 def _monotonic() -> float:

@@ -164,6 +164,12 @@ def test_failures_are_recorded_marked_failing_after_n_and_recover(pm, kpi, metri
     source.refresh_from_db()
     assert source.health == MetricSource.Health.FAILING and "answered 500" in source.last_error
     assert points(kpi) == []
+    from kpis.models import Alert
+
+    alert = Alert.objects.get(kpi=kpi, kind="source_failing", state="open")
+    assert "failed 2 pulls in a row" in alert.message and "answered 500" in alert.message
+    services.source_pull(source_id=source.pk, slot=t0 + timedelta(minutes=7))  # still failing: still one alert
+    assert Alert.objects.filter(kpi=kpi, kind="source_failing").count() == 1
     metrics_server.broken.clear()
     metrics_server.values["v"] = 3.5
     run = services.source_pull(source_id=source.pk, slot=t0 + timedelta(minutes=10))
@@ -171,6 +177,7 @@ def test_failures_are_recorded_marked_failing_after_n_and_recover(pm, kpi, metri
     assert run.status == PullRun.Status.SUCCESS
     assert source.health == MetricSource.Health.OK and source.consecutive_failures == 0
     assert points(kpi) == [(t0 + timedelta(minutes=10), 3.5)]
+    assert Alert.objects.get(kpi=kpi, kind="source_failing").state == "resolved"
 
 
 def test_a_failing_source_does_not_stop_the_others(pm, kpi, metrics_server, allow_loopback,
@@ -228,6 +235,24 @@ def test_secrets_never_reach_errors_or_logs(pm, kpi, sql_source_db, allow_loopba
     assert "no_such_database_here" in run.error and "s3cret-pw" not in run.error
     assert "s3cret-pw" not in caplog.text
     assert dict(selectors.source_description(source=source))["Database"].startswith("postgres://postgres:••••••@")
+
+
+def test_points_the_store_refuses_fail_the_run_and_store_nothing(pm, kpi, metrics_server, allow_loopback):
+    metrics_server.values["far"] = 1.0
+    source = create(pm, kpi, metrics_server, path="/pairs", json_path="")
+    MetricSource.objects.filter(pk=source.pk).update(config={**source.config, "url": metrics_server.url + "/series"})
+    # a timestamp years ahead is refused by the KPI store: the whole batch is refused
+    from kpis.adapters import http_json
+
+    future = dj_timezone.now() + timedelta(days=400)
+    run = services.source_pull(source_id=source.pk, slot=future)
+    assert run.status == "success"  # the slot time is not a point's time here: /series has its own
+    MetricSource.objects.filter(pk=source.pk).update(config={**source.config, "url": metrics_server.url + "/good",
+                                                             "json_path": "data.value"})
+    run = services.source_pull(source_id=source.pk, slot=future + timedelta(seconds=1))
+    assert run.status == "failed" and "refused by the store" in run.error
+    assert len(points(kpi)) == 3
+    assert http_json  # imported for the reader: the adapter stamps scalar values with the slot
 
 
 def test_sql_source_end_to_end(pm, kpi, sql_source_db, allow_loopback):
