@@ -9,7 +9,7 @@ request, so a retry of it lands on a new ts. The Python client always sends ts.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.core.exceptions import ValidationError
@@ -36,8 +36,7 @@ class PromotionConflict(Exception):
     """The production version changed under the caller (another promote won the race)."""
 
 
-@dataclass(frozen=True, slots=True)
-class MetricIn:
+class MetricIn(NamedTuple):  # a tuple: cheap to build 10,000 times per request
     key: str
     value: float
     step: int
@@ -324,6 +323,8 @@ def metric_entries_validate(entries, *, now: datetime | None = None) -> list[Met
     errors: dict[str, list[str]] = {}
     append = out.append
     isfinite = math.isfinite
+    good_keys: set[str] = set()  # keys repeat across a batch: check each once
+    parsed_ts: dict = {}  # so do timestamps (every key of one step shares its ts)
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
             errors[f"metrics[{i}]"] = ["Must be an object {key, value, step?, ts?}."]
@@ -332,9 +333,12 @@ def metric_entries_validate(entries, *, now: datetime | None = None) -> list[Met
         value = entry.get("value")
         step = entry.get("step", 0)
         bad = False
-        if type(key) is not str or not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-            errors[f"metrics[{i}].key"] = [_key_problem(key) if "key" in entry else "This field is required."]
-            bad = True
+        if type(key) is not str or key not in good_keys:
+            if type(key) is not str or not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+                errors[f"metrics[{i}].key"] = [_key_problem(key) if "key" in entry else "This field is required."]
+                bad = True
+            else:
+                good_keys.add(key)
         if type(value) is float:
             if not isfinite(value):
                 errors[f"metrics[{i}].value"] = ["Must be a finite number (not NaN or infinity)."]
@@ -362,8 +366,12 @@ def metric_entries_validate(entries, *, now: datetime | None = None) -> list[Met
         ts_raw = entry.get("ts")
         if ts_raw is None:
             ts = now
+        elif type(ts_raw) is str and ts_raw in parsed_ts:
+            ts = parsed_ts[ts_raw]
         else:
             ts, problem = _parse_ts(ts_raw, now)
+            if ts is not None and type(ts_raw) is str:
+                parsed_ts[ts_raw] = ts
             if problem:
                 errors[f"metrics[{i}].ts"] = [problem]
                 bad = True
