@@ -1,4 +1,6 @@
 """The demo executive reads the portfolio, switches the period, drills down, cannot edit."""
+import re
+
 import pytest
 from django.conf import settings
 from django.core.management import call_command
@@ -34,13 +36,35 @@ def test_exec_reads_portfolio_and_digest(page, live_server, artifacts_dir):
     assert f"/{slug}" in page.url
 
     # no edit page is reachable: no edit controls, and the edit URLs refuse
-    for path in [f"/products/{slug}/edit/", "/products/new/"]:
+    from django.urls import NoReverseMatch, reverse
+
+    from kpis.models import KPI
+
+    edit_pages = [f"/products/{slug}/edit/", "/products/new/"]
+    kpi = KPI.objects.filter(product__slug=slug).first()
+    for name, kwargs in [("kpis:create", {"slug": slug}), ("kpis:objective-create", {"slug": slug}),
+                         ("kpis:edit", {"slug": slug, "key": kpi.key if kpi else "x"}),
+                         ("roadmap:create", {"slug": slug}), ("sprints:create", {"slug": slug})]:
+        try:
+            edit_pages.append(reverse(name, kwargs=kwargs))
+        except NoReverseMatch:
+            pass
+    for path in edit_pages:
         response = page.request.get(path)
         assert response.status in (403, 404), path
     page.goto("/portfolio/")
-    for word in ("Edit", "New ", "Delete", "Remove"):
-        assert page.get_by_role("link", name=word).count() == 0
-        assert page.get_by_role("button", name=word).count() == 0
+    for word in ("Edit", "New ", "Delete", "Remove", "Promote"):
+        control = re.compile(rf"^\s*{word}", re.I)  # a control's label starts with the verb
+        assert page.get_by_role("link", name=control).count() == 0
+        assert page.get_by_role("button", name=control).count() == 0
+
+    # it prints cleanly: no navigation, period switcher or buttons on paper
+    page.emulate_media(media="print")
+    assert not page.locator("header.topbar").is_visible()
+    assert not page.get_by_role("link", name="Export CSV").is_visible()
+    assert page.locator("article.pf-product").first.is_visible()
+    page.screenshot(path=f"{artifacts_dir}/portfolio_exec_print.png", full_page=True)
+    page.emulate_media(media="screen")
 
     page.goto("/portfolio/digest/")
     page.get_by_role("heading", name="Weekly digest").wait_for()
