@@ -7,6 +7,7 @@ import sys
 
 import pytest
 import requests
+from django.urls import reverse
 
 from kpis.models import AIModel, ModelMetric, ModelVersion, Point
 from kpis.models.mlflow import MlflowRun
@@ -82,6 +83,17 @@ def test_official_client_logs_a_training_run_and_reads_it_back(gunicorn_server, 
     history = api.get(f"{gunicorn_server}/api/v1/model-versions/{v1['id']}/metrics/", params={"key": "train_loss"})
     assert history.status_code == 200, history.text
     assert [p["step"] for p in history.json()["points"]] == list(range(200))
+
+    # And the model page: versions compared, the MLflow runs panel with the failed run.
+    page = requests.Session()
+    login = page.get(f"{gunicorn_server}/login/")
+    page.post(f"{gunicorn_server}/login/", data={"username": "ds", "password": factories.PASSWORD,
+                                                 "csrfmiddlewaretoken": page.cookies["csrftoken"]},
+              headers={"Referer": login.url})
+    html = page.get(f"{gunicorn_server}{reverse('models:detail', args=[product.slug, model.pk])}").text
+    assert "MLflow runs" in html and "v2-crash" in html and "Failed" in html and out["run_id"] in html
+    assert 'mlflow.set_experiment("search/ranker")' in html
+
 
 
 REFUSALS = r"""
