@@ -216,9 +216,13 @@ def register(router):
     router.register("feedback", FeedbackViewSet, basename="feedback")
 
 
+class _FeedbackNoSlash(FeedbackViewSet):
+    schema = None  # the same endpoint as /api/v1/feedback/, documented once
+
+
 def extra_urls():
     """`/api/v1/feedback` without the trailing slash as well, as support tools call it."""
     from django.urls import path
 
-    return [path("feedback", FeedbackViewSet.as_view({"get": "list", "post": "create"}), name="feedback-list-noslash")]
+    return [path("feedback", _FeedbackNoSlash.as_view({"get": "list", "post": "create"}), name="feedback-list-noslash")]
 
