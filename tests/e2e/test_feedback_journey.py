@@ -103,3 +103,24 @@ def test_dashboard_draws_every_chart(page):
         page.locator(f'[data-figure="{fig}"][data-drawn="true"]').wait_for()
     assert page.locator(".chart-grid b").count() == 0 and page.locator(".chart-grid i").count() == 0
     page.get_by_text("<b>ui</b>").first.wait_for()
+
+
+def test_demo_inbox_and_dashboard(page, settings):
+    """The screenshots a PM sees on the demo data (test-artifacts/feedback_demo_*.png)."""
+    from tests.feedback.test_demo import seed_all
+
+    seed_all()
+    login(page, "pm", settings.DEMO_PASSWORD)
+    page.goto("/feedback/smart-reply/")
+    page.locator("table.inbox tbody tr").nth(49).wait_for()
+    page.screenshot(path="test-artifacts/feedback_demo_inbox.png", full_page=False)
+    page.get_by_label("Sentiment").select_option("negative")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url("**sentiment=negative**")
+    assert page.locator("table.inbox .sentiment-positive").count() == 0
+    page.goto("/feedback/smart-reply/dashboard/")
+    for fig in ("fig-volume", "fig-sentiment", "fig-tags", "fig-segments", "fig-themes"):
+        page.locator(f'[data-figure="{fig}"][data-drawn="true"]').wait_for()
+    page.screenshot(path="test-artifacts/feedback_demo_dashboard.png", full_page=True)
+    page.goto("/feedback/smart-reply/most-requested/")
+    page.screenshot(path="test-artifacts/feedback_demo_most_requested.png", full_page=True)
