@@ -21,6 +21,17 @@ def _item_count(page, slug, title):
     return int(row.locator("td").nth(5).inner_text())
 
 
+def _panel_count(page, slug, item):
+    """Feedback count in the feedback panel of the roadmap item's own page (None while it has none)."""
+    from feedback.templatetags.feedback_tags import roadmap_item_url
+
+    url = roadmap_item_url(slug, item.pk)
+    if not url:
+        return None
+    page.goto(url)
+    return int(page.locator('#feedback-demand [data-testid="feedback-count"]').inner_text())
+
+
 def test_public_feedback_triaged_and_linked(page, browser, live_server):
     product = ProductFactory(name="Smart Reply", slug="smart-reply")
     member(product, "pm", username="priya")
@@ -34,6 +45,8 @@ def test_public_feedback_triaged_and_linked(page, browser, live_server):
     public_url = page.get_by_label("Public feedback link").input_value()
     assert re.search(r"/give-feedback/[\w-]{20,}/$", public_url)
     assert _item_count(page, "smart-reply", "Tone per brand") == 0
+    panel_before = _panel_count(page, "smart-reply", item)
+    assert panel_before in (None, 0)
 
     # Someone without an account sends feedback; HTML in it stays text.
     context = browser.new_context(base_url=live_server.url)
@@ -75,6 +88,9 @@ def test_public_feedback_triaged_and_linked(page, browser, live_server):
     # The roadmap item's count rose.
     assert _item_count(page, "smart-reply", "Tone per brand") == 1
     page.screenshot(path="test-artifacts/feedback_most_requested.png", full_page=True)
+    if panel_before is not None:  # the roadmap item page shows the same rise
+        assert _panel_count(page, "smart-reply", item) == 1
+        page.screenshot(path="test-artifacts/feedback_roadmap_item_panel.png", full_page=True)
     row = page.locator("table.ranking tbody tr", has_text="Tone per brand")
     assert row.locator("td").nth(4).inner_text().strip() == "3"
     page.goto("/feedback/smart-reply/?status=reviewed")
