@@ -91,6 +91,11 @@ class ModelVersionUpdateSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True)
 
 
+class KpiFeedSerializer(serializers.Serializer):
+    kpi = serializers.IntegerField(help_text="Id of a KPI of category model in the model's product.")
+    metric_key = serializers.CharField(allow_blank=True, max_length=250, help_text="Empty: stop following.")
+
+
 class PromoteSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
     expected_production = serializers.CharField(
@@ -199,6 +204,23 @@ class AIModelViewSet(viewsets.ModelViewSet):
             page = self.paginate_queryset(qs)
             return self.get_paginated_response(ModelVersionSerializer(page, many=True).data)
         return _version_create(request, model)
+
+    @extend_schema(request=KpiFeedSerializer, responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"], url_path="kpi-feed")
+    def kpi_feed(self, request, pk=None):
+        """Make a KPI (category model) of this product follow this model's production value of
+        metric_key; an empty metric_key stops it. Product managers only."""
+        from kpis.models import KPI
+
+        model = self._model_for_write()
+        data = KpiFeedSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        kpi = KPI.objects.filter(product_id=model.product_id, pk=data.validated_data["kpi"]).first()
+        if kpi is None:
+            raise DjangoValidationError({"kpi": ["No KPI with this id in the model's product."]})
+        key = data.validated_data["metric_key"]
+        feed = services.kpi_model_feed_set(actor=request.user, kpi=kpi, model=model if key else None, metric_key=key)
+        return Response({"kpi": kpi.pk, "model": model.pk if feed else None, "metric_key": feed.metric_key if feed else None})
 
     def _model_for_write(self):
         # The service checks the role (403 for viewers); visibility is the queryset's (404).

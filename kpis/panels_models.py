@@ -14,3 +14,19 @@ def production_models(request, product):
         return ""
     return render_to_string("kpis/models/_product_overview.html", {"product": product, "summaries": summaries},
                             request=request)
+
+
+@register("kpi_detail", order=40)
+def kpi_model_feed(request, kpi):
+    """A KPI page: which model metric the KPI follows, and the production value it has now."""
+    from kpis.models import KpiModelFeed, ModelVersion
+    from kpis.selectors.aimodels import final_value
+
+    feed = KpiModelFeed.objects.filter(kpi=kpi).select_related("model", "model__product").first()
+    if feed is None:
+        return ""
+    production = ModelVersion.objects.filter(model=feed.model, stage=ModelVersion.Stage.PRODUCTION).first()
+    value = final_value(version=production, key=feed.metric_key) if production else None
+    return render_to_string("kpis/models/_kpi_feed.html", {
+        "feed": feed, "production": production, "value": value,
+    }, request=request)

@@ -50,3 +50,42 @@ def test_feed_refusals(product, pm, data_scientist):
 
     with pytest.raises(PermissionDenied):
         services.kpi_model_feed_set(actor=data_scientist, kpi=KPI.objects.get(), model=model, metric_key="accuracy")
+
+
+def test_feed_through_api_and_kpi_page_panel(api, client, product, pm, data_scientist, django_capture_on_commit_callbacks):
+    model = make_model(product, data_scientist)
+    v1 = make_version(model, data_scientist, "1")
+    log(v1, data_scientist, {"accuracy": 0.83})
+    services.model_version_promote(actor=data_scientist, version=v1)
+    kpi = _kpi(product)
+    api.as_user(data_scientist)
+    r = api.post(f"/api/v1/models/{model.pk}/kpi-feed/", {"kpi": kpi.pk, "metric_key": "accuracy"}, format="json")
+    assert r.status_code == 403  # KPIs are the PM's
+    api.as_user(pm)
+    with django_capture_on_commit_callbacks(execute=True):
+        r = api.post(f"/api/v1/models/{model.pk}/kpi-feed/", {"kpi": kpi.pk, "metric_key": "accuracy"}, format="json")
+    assert r.status_code == 200 and r.json()["metric_key"] == "accuracy"
+    assert series_latest(series_id=kpi.series_id)[2] == 0.83
+
+    from django.test import RequestFactory
+
+    from kpis.panels_models import kpi_model_feed
+
+    request = RequestFactory().get("/")
+    request.user = pm
+    html = kpi_model_feed(request, kpi)
+    assert "Fed by a model" in html and "0.83" in html and model.name in html
+    r = api.post(f"/api/v1/models/{model.pk}/kpi-feed/", {"kpi": kpi.pk, "metric_key": ""}, format="json")
+    assert r.status_code == 200 and r.json()["model"] is None
+    assert kpi_model_feed(request, kpi) == ""
+
+
+def test_kpi_page_says_which_model_feeds_it(client, product, pm, data_scientist):
+    from kpis.models import KpiModelFeed
+
+    model = make_model(product, data_scientist)
+    kpi = _kpi(product)
+    KpiModelFeed.objects.create(kpi=kpi, model=model, metric_key="accuracy")
+    client.force_login(pm)
+    html = client.get(f"/kpis/{product.slug}/k/{kpi.key}/").content.decode()
+    assert "Fed by a model" in html and "No version in production yet" in html
