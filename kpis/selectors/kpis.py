@@ -280,19 +280,17 @@ def series_average(*, series_id: int, start: datetime, end: datetime) -> float |
 
 
 def kpi_markers(kpi: KPI, *, start: datetime | None = None, end: datetime | None = None,
-                window: timedelta = IMPACT_WINDOW) -> list[Marker]:
+               window: timedelta = IMPACT_WINDOW) -> list[Marker]:
     """Linked roadmap items that shipped (in the range, when given), with the KPI's
-    average over the window before and after shipped_at."""
-    items = kpi.roadmap_items.filter(shipped_at__isnull=False)
-    if start is not None:
-        items = items.filter(shipped_at__gte=start)
-    if end is not None:
-        items = items.filter(shipped_at__lt=end)
+    average over the window before and after shipped_at. Uses prefetched
+    roadmap_items when the caller prefetched them (no query for KPIs without any)."""
+    items = [item for item in kpi.roadmap_items.all() if item.shipped_at is not None
+             and (start is None or item.shipped_at >= start) and (end is None or item.shipped_at < end)]
     return [
         Marker(item_id=item.pk, title=item.title, shipped_at=item.shipped_at,
                before=series_average(series_id=kpi.series_id, start=item.shipped_at - window, end=item.shipped_at),
                after=series_average(series_id=kpi.series_id, start=item.shipped_at, end=item.shipped_at + window))
-        for item in items.order_by("shipped_at")
+        for item in sorted(items, key=lambda i: i.shipped_at)
     ]
 
 
@@ -314,13 +312,16 @@ def kpi_chart_data(kpi: KPI, card: KPICard, time_range: TimeRange, *, with_previ
     source = "auto"
     if rollup_width_for(bucket):
         source = "rollups" if series_has_rollups(series_id=kpi.series_id) else "raw"
-    buckets = series_buckets(series_id=kpi.series_id, start=time_range.start, end=time_range.end,
-                             bucket_seconds=bucket, source=source)
     previous = []
     if with_previous:
-        prev = time_range.previous
-        previous = series_buckets(series_id=kpi.series_id, start=prev.start, end=prev.end, bucket_seconds=bucket,
-                                  source=source)
+        # One read covers both periods; buckets that start before the range belong to the previous one.
+        both = series_buckets(series_id=kpi.series_id, start=time_range.previous.start, end=time_range.end,
+                              bucket_seconds=bucket, source=source)
+        previous = [b for b in both if b.ts < time_range.start]
+        buckets = [b for b in both if b.ts >= time_range.start]
+    else:
+        buckets = series_buckets(series_id=kpi.series_id, start=time_range.start, end=time_range.end,
+                                 bucket_seconds=bucket, source=source)
     markers = kpi_markers(kpi, start=time_range.start, end=time_range.end) if with_markers else []
     return KPIChartData(kpi=kpi, card=card, range=time_range, bucket_seconds=bucket, buckets=buckets,
                         previous=previous, markers=markers)
