@@ -2,7 +2,7 @@
 links to shipped roadmap items, and a KPI past its threshold so an alert shows."""
 import math
 import random
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
