@@ -76,6 +76,12 @@ def main():
                 break
             except OSError:
                 time.sleep(0.2)
+        # Warm every worker up (imports, connections) before any clock starts.
+        warm = common.fresh_kpi(product, "ingest-warmup")
+        warm_url = f"http://127.0.0.1:{port}/api/v1/kpis/{warm.pk}/points"
+        with mp.Pool(4) as pool:
+            pool.map(client, [(warm_url, token, bodies_for(c, 100, 6, datetime(2021, 1, 1, tzinfo=timezone.utc)), 60)
+                              for c in range(4)])
         print(f"ingest through HTTP: gunicorn {opts.workers} sync workers, PostgreSQL, {os.cpu_count()} CPUs")
         print(f"{'batch':>7} {'clients':>7} {'requests':>8} {'points':>9} {'seconds':>7} {'points/s':>9}")
         start = datetime(2022, 1, 1, tzinfo=timezone.utc)
