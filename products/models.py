@@ -94,10 +94,16 @@ class RoadmapItem(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    IMPACT_SCALE = ("0.25", "0.5", "1", "2", "3")
+
     class Meta:
         ordering = ["horizon", "position", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(confidence__lte=100), name="roadmapitem_confidence_pct"),
+            models.CheckConstraint(
+                condition=Q(status="shipped", shipped_at__isnull=False) | ~Q(status="shipped"),
+                name="roadmapitem_shipped_has_date",
+            ),
             models.CheckConstraint(condition=Q(effort__gt=0), name="roadmapitem_effort_positive"),
             models.CheckConstraint(condition=Q(impact__gte=0.25, impact__lte=3), name="roadmapitem_impact_range"),
             models.CheckConstraint(
@@ -109,10 +115,54 @@ class RoadmapItem(models.Model):
             models.Index(fields=["product", "status"]),
             models.Index(fields=["product", "horizon", "position"]),
             models.Index(fields=["product", "-rice_score"]),
+            models.Index(fields=["product", "shipped_at"]),
+            models.Index(fields=["product", "target_date"]),
         ]
 
     def __str__(self):
         return self.title
+
+    @property
+    def is_slipping(self) -> bool:
+        from django.utils import timezone
+
+        return bool(
+            self.target_date and self.target_date < timezone.localdate()
+            and self.status not in (self.Status.SHIPPED, self.Status.DROPPED)
+        )
+
+
+class RoadmapStatusChange(models.Model):
+    """One change of a roadmap item's status: the history shown on its page."""
+
+    item = models.ForeignKey(RoadmapItem, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=16, choices=RoadmapItem.Status.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=RoadmapItem.Status.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["item", "-changed_at"])]
+
+    def __str__(self):
+        return f"{self.item}: {self.from_status or '-'} -> {self.to_status}"
+
+
+class RoadmapShareLink(models.Model):
+    """A read-only public link to a product's roadmap. Revoking deletes it; switching on makes a new token."""
+
+    product = models.OneToOneField(Product, on_delete=models.CASCADE, related_name="roadmap_share")
+    token = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"share link of {self.product}"
 
 
 class Sprint(models.Model):
@@ -127,7 +177,11 @@ class Sprint(models.Model):
     start_date = models.DateField()
     end_date = models.DateField()
     state = models.CharField(max_length=8, choices=State.choices, default=State.PLANNED)
+    started_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Frozen when the sprint closes: points in scope when it started, points done when it closed.
+    committed_points = models.PositiveIntegerField(null=True, blank=True)
+    completed_points = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -142,6 +196,32 @@ class Sprint(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class SprintSnapshot(models.Model):
+    """A sprint's scope and remaining points at the end of one day.
+
+    Written whenever a sprint's work changes (and once a day by beat) while the
+    sprint is active; frozen when it closes, so a closed sprint's burndown never
+    changes when its unfinished items move on.
+    """
+
+    sprint = models.ForeignKey(Sprint, on_delete=models.CASCADE, related_name="snapshots")
+    date = models.DateField()
+    scope_points = models.PositiveIntegerField()
+    remaining_points = models.PositiveIntegerField()
+    item_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sprint", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["sprint", "date"], name="sprintsnapshot_one_per_day"),
+            models.CheckConstraint(condition=Q(remaining_points__lte=F("scope_points")),
+                                   name="sprintsnapshot_remaining_within_scope"),
+        ]
+
+    def __str__(self):
+        return f"{self.sprint} {self.date}: {self.remaining_points}/{self.scope_points}"
 
 
 class WorkItem(models.Model):
@@ -182,6 +262,12 @@ class WorkItem(models.Model):
         ordering = ["order", "id"]
         indexes = [
             models.Index(fields=["product", "sprint", "status", "order"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="done", completed_at__isnull=False) | (~Q(status="done") & Q(completed_at__isnull=True)),
+                name="workitem_completed_iff_done",
+            ),
         ]
 
     def __str__(self):
