@@ -139,7 +139,10 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
 
 
 def register(router):
+    from .api_planning import register as register_planning
+
     router.register("products", ProductViewSet, basename="product")
+    register_planning(router)
 
 
 def extra_urls():

@@ -1,0 +1,414 @@
+"""REST API for the roadmap, sprints and work items. Every write goes through products.services."""
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from pmhub.permissions import ProductRolePermission
+from pmhub.roles import Action
+
+from . import selectors, services
+from .models import RoadmapItem, Sprint, WorkItem
+
+
+def _visible_product(request, slug):
+    product = selectors.product_list_for_user(user=request.user).filter(slug=slug).first()
+    if product is None:
+        raise ValidationError({"product": [f"No product '{slug}' that you can see."]})
+    return product
+
+
+# --- roadmap items -------------------------------------------------------------------------------
+
+class RoadmapItemSerializer(serializers.ModelSerializer):
+    product = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = RoadmapItem
+        fields = ["id", "product", "title", "description", "internal_notes", "kind", "status", "horizon", "theme",
+                  "owner", "start_date", "target_date", "shipped_at", "reach", "impact", "confidence", "effort",
+                  "rice_score", "position", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class RoadmapItemInputSerializer(serializers.Serializer):
+    product = serializers.SlugField(help_text="Slug of the product (on create only).", required=False)
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+    internal_notes = serializers.CharField(required=False, allow_blank=True)
+    kind = serializers.ChoiceField(choices=RoadmapItem.Kind.choices, required=False)
+    status = serializers.ChoiceField(choices=RoadmapItem.Status.choices, required=False)
+    horizon = serializers.ChoiceField(choices=RoadmapItem.Horizon.choices, required=False)
+    theme = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    owner = serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text="Username.")
+    start_date = serializers.DateField(required=False, allow_null=True)
+    target_date = serializers.DateField(required=False, allow_null=True)
+    reach = serializers.IntegerField(required=False)
+    impact = serializers.DecimalField(max_digits=4, decimal_places=2, required=False,
+                                      help_text="0.25, 0.5, 1, 2 or 3.")
+    confidence = serializers.IntegerField(required=False, help_text="Percent, 0 to 100.")
+    effort = serializers.DecimalField(max_digits=7, decimal_places=2, required=False, help_text="Person-weeks.")
+
+
+class RoadmapMoveSerializer(serializers.Serializer):
+    horizon = serializers.ChoiceField(choices=RoadmapItem.Horizon.choices)
+    position = serializers.IntegerField(required=False, allow_null=True, help_text="0-based; omitted: at the end.")
+
+
+class RoadmapStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=RoadmapItem.Status.choices)
+
+
+class RoadmapItemFilter(filters.FilterSet):
+    product = filters.CharFilter(field_name="product__slug")
+    theme = filters.CharFilter(field_name="theme")
+
+    class Meta:
+        model = RoadmapItem
+        fields = {"status": ["exact", "in"], "horizon": ["exact", "in"], "kind": ["exact"],
+                  "target_date": ["gte", "lte"], "shipped_at": ["gte", "lt"]}
+
+
+class RoadmapItemViewSet(viewsets.ModelViewSet):
+    """Roadmap items of the products you can see. RICE score and shipped_at are computed, never written."""
+
+    serializer_class = RoadmapItemSerializer
+    permission_classes = [ProductRolePermission]
+    filterset_class = RoadmapItemFilter
+    search_fields = ["title", "description", "theme"]
+    ordering_fields = ["rice_score", "status", "horizon", "target_date", "start_date", "title", "position",
+                       "created_at", "shipped_at"]
+    ordering = ["horizon", "position", "id"]
+
+    @property
+    def write_action(self):
+        return Action.MANAGE if self.action == "destroy" else Action.EDIT
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return RoadmapItem.objects.none()
+        return selectors.roadmap_item_list_for_user(user=self.request.user)
+
+    def get_serializer_class(self):
+        if self.action in ("create", "update", "partial_update"):
+            return RoadmapItemInputSerializer
+        return RoadmapItemSerializer
+
+    def _out(self, item, code=status.HTTP_200_OK):
+        return Response(RoadmapItemSerializer(item, context=self.get_serializer_context()).data, status=code)
+
+    @extend_schema(request=RoadmapItemInputSerializer, responses={201: RoadmapItemSerializer})
+    def create(self, request, *args, **kwargs):
+        s = RoadmapItemInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        data = dict(s.validated_data)
+        if "product" not in data:
+            raise ValidationError({"product": ["This field is required."]})
+        product = _visible_product(request, data.pop("product"))
+        item = services.roadmap_item_create(actor=request.user, product=product, **data)
+        return self._out(item, status.HTTP_201_CREATED)
+
+    @extend_schema(request=RoadmapItemInputSerializer, responses=RoadmapItemSerializer)
+    def update(self, request, *args, partial=False, **kwargs):
+        item = self.get_object()
+        s = RoadmapItemInputSerializer(data=request.data, partial=partial)
+        s.is_valid(raise_exception=True)
+        data = dict(s.validated_data)
+        if "product" in data and data.pop("product") != item.product.slug:
+            raise ValidationError({"product": ["An item cannot move to another product."]})
+        item = services.roadmap_item_update(actor=request.user, item=item, **data)
+        return self._out(item)
+
+    def perform_destroy(self, instance):
+        services.roadmap_item_delete(actor=self.request.user, item=instance)
+
+    @extend_schema(request=RoadmapMoveSerializer, responses=RoadmapItemSerializer)
+    @action(detail=True, methods=["post"])
+    def move(self, request, pk=None):
+        """Move the item to a horizon column (now / next / later) at a position."""
+        item = self.get_object()
+        s = RoadmapMoveSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        item = services.roadmap_item_move(actor=request.user, item=item, **s.validated_data)
+        return self._out(item)
+
+    @extend_schema(request=RoadmapStatusSerializer, responses=RoadmapItemSerializer)
+    @action(detail=True, methods=["post"], url_path="status")
+    def set_status(self, request, pk=None):
+        """Change the status; recorded in the item's history; shipped sets shipped_at."""
+        item = self.get_object()
+        s = RoadmapStatusSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        item = services.roadmap_item_set_status(actor=request.user, item=item, status=s.validated_data["status"])
+        return self._out(item)
+
+
+# --- sprints -------------------------------------------------------------------------------------
+
+class SprintSerializer(serializers.ModelSerializer):
+    product = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    points = serializers.IntegerField(read_only=True, allow_null=True)
+    done_points = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Sprint
+        fields = ["id", "product", "name", "goal", "start_date", "end_date", "state", "started_at", "closed_at",
+                  "committed_points", "completed_points", "points", "done_points", "created_at"]
+        read_only_fields = fields
+
+
+class SprintInputSerializer(serializers.Serializer):
+    product = serializers.SlugField(required=False, help_text="Slug of the product (on create only).")
+    name = serializers.CharField(max_length=120)
+    goal = serializers.CharField(required=False, allow_blank=True)
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+
+
+class SprintCloseSerializer(serializers.Serializer):
+    unfinished_to = serializers.CharField(
+        default="backlog", help_text='"backlog" or the id of a planned sprint of the same product.')
+
+
+class SprintFilter(filters.FilterSet):
+    product = filters.CharFilter(field_name="product__slug")
+
+    class Meta:
+        model = Sprint
+        fields = {"state": ["exact"], "start_date": ["gte", "lte"]}
+
+
+class SprintViewSet(viewsets.ModelViewSet):
+    """Sprints of the products you can see. Start and close them with the actions."""
+
+    serializer_class = SprintSerializer
+    permission_classes = [ProductRolePermission]
+    filterset_class = SprintFilter
+    search_fields = ["name", "goal"]
+    ordering_fields = ["start_date", "end_date", "name", "state", "created_at"]
+
+    @property
+    def write_action(self):
+        return Action.MANAGE if self.action == "destroy" else Action.EDIT
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Sprint.objects.none()
+        return selectors.sprint_list_for_user(user=self.request.user)
+
+    def get_serializer_class(self):
+        if self.action in ("create", "update", "partial_update"):
+            return SprintInputSerializer
+        return SprintSerializer
+
+    def _out(self, sprint, code=status.HTTP_200_OK):
+        sprint = selectors.sprint_list_for_user(user=self.request.user).get(pk=sprint.pk)
+        return Response(SprintSerializer(sprint).data, status=code)
+
+    @extend_schema(request=SprintInputSerializer, responses={201: SprintSerializer})
+    def create(self, request, *args, **kwargs):
+        s = SprintInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        data = dict(s.validated_data)
+        if "product" not in data:
+            raise ValidationError({"product": ["This field is required."]})
+        product = _visible_product(request, data.pop("product"))
+        sprint = services.sprint_create(actor=request.user, product=product, **data)
+        return self._out(sprint, status.HTTP_201_CREATED)
+
+    @extend_schema(request=SprintInputSerializer, responses=SprintSerializer)
+    def update(self, request, *args, partial=False, **kwargs):
+        sprint = self.get_object()
+        s = SprintInputSerializer(data=request.data, partial=partial)
+        s.is_valid(raise_exception=True)
+        data = dict(s.validated_data)
+        data.pop("product", None)
+        sprint = services.sprint_update(actor=request.user, sprint=sprint, **data)
+        return self._out(sprint)
+
+    def perform_destroy(self, instance):
+        services.sprint_delete(actor=self.request.user, sprint=instance)
+
+    @extend_schema(request=None, responses=SprintSerializer)
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        """Make this planned sprint the active one (at most one per product)."""
+        sprint = services.sprint_start(actor=request.user, sprint=self.get_object())
+        return self._out(sprint)
+
+    @extend_schema(request=SprintCloseSerializer, responses=SprintSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        """Close the active sprint; unfinished items go to the backlog or a planned sprint."""
+        sprint = self.get_object()
+        s = SprintCloseSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        target = s.validated_data["unfinished_to"]
+        if target != services.BACKLOG:
+            try:
+                target = Sprint.objects.get(pk=int(target), product__in=selectors.product_list_for_user(
+                    user=request.user).values("pk"))
+            except (ValueError, Sprint.DoesNotExist):
+                raise ValidationError({"unfinished_to": ['Give "backlog" or the id of a planned sprint.']}) from None
+        sprint = services.sprint_close(actor=request.user, sprint=sprint, unfinished_to=target)
+        return self._out(sprint)
+
+    @action(detail=True, methods=["get"])
+    def burndown(self, request, pk=None):
+        """Day-by-day ideal, remaining and scope points (from the daily snapshots)."""
+        data = selectors.sprint_burndown(sprint=self.get_object())
+        data["days"] = [d.isoformat() for d in data["days"]]
+        data["today"] = data["today"].isoformat() if data["today"] else None
+        return Response(data)
+
+
+# --- work items ----------------------------------------------------------------------------------
+
+class WorkItemSerializer(serializers.ModelSerializer):
+    product = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = WorkItem
+        fields = ["id", "product", "sprint", "roadmap_item", "title", "description", "type", "points", "status",
+                  "assignee", "order", "completed_at", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class WorkItemInputSerializer(serializers.Serializer):
+    product = serializers.SlugField(required=False, help_text="Slug of the product (on create only).")
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+    type = serializers.ChoiceField(choices=WorkItem.Type.choices, required=False)
+    points = serializers.IntegerField(required=False)
+    assignee = serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text="Username.")
+    roadmap_item = serializers.IntegerField(required=False, allow_null=True)
+    sprint = serializers.IntegerField(required=False, allow_null=True, help_text="Sprint id; null = backlog.")
+    status = serializers.ChoiceField(choices=WorkItem.Status.choices, required=False)
+
+
+class WorkItemMoveSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=WorkItem.Status.choices, required=False)
+    sprint = serializers.IntegerField(required=False, allow_null=True, help_text="Sprint id; null = backlog.")
+    position = serializers.IntegerField(required=False, allow_null=True, help_text="0-based; omitted: at the end.")
+
+
+class WorkItemFilter(filters.FilterSet):
+    product = filters.CharFilter(field_name="product__slug")
+    backlog = filters.BooleanFilter(field_name="sprint", lookup_expr="isnull")
+    assignee = filters.CharFilter(field_name="assignee__username")
+
+    class Meta:
+        model = WorkItem
+        fields = {"sprint": ["exact"], "status": ["exact", "in"], "type": ["exact"], "roadmap_item": ["exact"]}
+
+
+class WorkItemViewSet(viewsets.ModelViewSet):
+    """Work items (cards). Sprint null = backlog. Move them with the move action (or PATCH status/sprint)."""
+
+    serializer_class = WorkItemSerializer
+    permission_classes = [ProductRolePermission]
+    filterset_class = WorkItemFilter
+    search_fields = ["title", "description"]
+    ordering_fields = ["order", "points", "status", "created_at", "completed_at", "title"]
+
+    @property
+    def write_action(self):
+        if self.action == "move":
+            return Action.TRACK
+        return Action.MANAGE if self.action == "destroy" else Action.EDIT
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return WorkItem.objects.none()
+        return selectors.work_item_list_for_user(user=self.request.user)
+
+    def get_serializer_class(self):
+        if self.action in ("create", "update", "partial_update"):
+            return WorkItemInputSerializer
+        return WorkItemSerializer
+
+    def _out(self, item, code=status.HTTP_200_OK):
+        return Response(WorkItemSerializer(item).data, status=code)
+
+    def _sprint(self, value):
+        """Resolve a sprint id among the sprints the user can see (the service checks its product)."""
+        if value is None:
+            return None
+        sprint = selectors.sprint_list_for_user(user=self.request.user).filter(pk=value).first()
+        if sprint is None:
+            raise ValidationError({"sprint": [f"No sprint {value} that you can see."]})
+        return Sprint.objects.get(pk=sprint.pk)
+
+    def _roadmap_item(self, value):
+        if value is None:
+            return None
+        item = selectors.roadmap_item_list_for_user(user=self.request.user).filter(pk=value).first()
+        if item is None:
+            raise ValidationError({"roadmap_item": [f"No roadmap item {value} that you can see."]})
+        return item
+
+    @extend_schema(request=WorkItemInputSerializer, responses={201: WorkItemSerializer})
+    def create(self, request, *args, **kwargs):
+        s = WorkItemInputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        data = dict(s.validated_data)
+        if "product" not in data:
+            raise ValidationError({"product": ["This field is required."]})
+        product = _visible_product(request, data.pop("product"))
+        if "sprint" in data:
+            data["sprint"] = self._sprint(data["sprint"])
+        if "roadmap_item" in data:
+            data["roadmap_item"] = self._roadmap_item(data["roadmap_item"])
+        item = services.work_item_create(actor=request.user, product=product, **data)
+        return self._out(item, status.HTTP_201_CREATED)
+
+    @extend_schema(request=WorkItemInputSerializer, responses=WorkItemSerializer)
+    def update(self, request, *args, partial=False, **kwargs):
+        item = self.get_object()
+        s = WorkItemInputSerializer(data=request.data, partial=partial)
+        s.is_valid(raise_exception=True)
+        data = dict(s.validated_data)
+        if "product" in data and data.pop("product") != item.product.slug:
+            raise ValidationError({"product": ["A work item cannot move to another product."]})
+        move = {}
+        if "status" in data:
+            move["status"] = data.pop("status")
+        if "sprint" in data:
+            move["sprint"] = self._sprint(data.pop("sprint"))
+        if "roadmap_item" in data:
+            data["roadmap_item"] = self._roadmap_item(data["roadmap_item"])
+        from django.db import transaction
+
+        with transaction.atomic():
+            if data:
+                item = services.work_item_update(actor=request.user, item=item, **data)
+            if move:
+                item = services.work_item_move(actor=request.user, item=item, **move)
+        return self._out(item)
+
+    def perform_destroy(self, instance):
+        services.work_item_delete(actor=self.request.user, item=instance)
+
+    @extend_schema(request=WorkItemMoveSerializer, responses=WorkItemSerializer)
+    @action(detail=True, methods=["post"])
+    def move(self, request, pk=None):
+        """Move the card to a status column and/or sprint (null = backlog) at a position."""
+        item = self.get_object()
+        s = WorkItemMoveSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        data = dict(s.validated_data)
+        if "sprint" in data:
+            data["sprint"] = self._sprint(data["sprint"])
+        item = services.work_item_move(actor=request.user, item=item, **data)
+        return self._out(item)
+
+
+def register(router):
+    router.register("roadmap-items", RoadmapItemViewSet, basename="roadmap-item")
+    router.register("sprints", SprintViewSet, basename="sprint")
+    router.register("work-items", WorkItemViewSet, basename="work-item")
+
