@@ -40,6 +40,8 @@ urlpatterns = [
     path("models/", include("kpis.urls_models")),
     path("portfolio/", include("pmhub.portfolio.urls")),
     path("sources/", include("kpis.urls_sources")),
+    path("roadmap/", include("products.urls_roadmap")),
+    path("sprints/", include("products.urls_sprints")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
