@@ -1,0 +1,152 @@
+"""API of the roadmap, sprints and work items: the same operations and refusals as the pages."""
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from products import services
+from products.models import RoadmapItem, Sprint, WorkItem
+from tests.factories import member
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def item(pm, product):
+    return services.roadmap_item_create(actor=pm, product=product, title="Existing", horizon="next")
+
+
+@pytest.fixture
+def active_sprint(pm, product):
+    s = services.sprint_create(actor=pm, product=product, name="S1", start_date=timezone.localdate(),
+                               end_date=timezone.localdate() + datetime.timedelta(days=13))
+    return services.sprint_start(actor=pm, sprint=s)
+
+
+def test_pm_creates_roadmap_item_with_computed_rice(api, pm, product):
+    api.as_user(pm)
+    r = api.post("/api/v1/roadmap-items/", {
+        "product": product.slug, "title": "Smart compose", "reach": 1000, "impact": "2", "confidence": 50,
+        "effort": "4", "horizon": "next", "rice_score": 99999, "shipped_at": "2020-01-01T00:00:00Z",
+    }, format="json")
+    assert r.status_code == 201, r.json()
+    body = r.json()
+    assert body["rice_score"] == 250.0 and body["shipped_at"] is None
+    assert body["product"] == product.slug and body["horizon"] == "next"
+
+
+def test_list_filters_and_orders(api, pm, product):
+    for title, reach, theme in (("a", 10, "X"), ("b", 30, "Y"), ("c", 20, "X")):
+        services.roadmap_item_create(actor=pm, product=product, title=title, reach=reach, theme=theme)
+    api.as_user(pm)
+    r = api.get(f"/api/v1/roadmap-items/?product={product.slug}&ordering=-rice_score")
+    assert [i["title"] for i in r.json()["results"]] == ["b", "c", "a"]
+    r = api.get("/api/v1/roadmap-items/?theme=X&ordering=title")
+    assert [i["title"] for i in r.json()["results"]] == ["a", "c"]
+
+
+def test_move_and_status_actions(api, pm, product, item):
+    api.as_user(pm)
+    r = api.post(f"/api/v1/roadmap-items/{item.pk}/move/", {"horizon": "now", "position": 0}, format="json")
+    assert r.status_code == 200 and r.json()["horizon"] == "now"
+    r = api.post(f"/api/v1/roadmap-items/{item.pk}/status/", {"status": "shipped"}, format="json")
+    assert r.status_code == 200 and r.json()["shipped_at"]
+    assert list(RoadmapItem.objects.get(pk=item.pk).status_changes.values_list("to_status", flat=True)) == [
+        "shipped", "idea"]
+
+
+def test_roadmap_refusals(api, pm, product, item, viewer, data_scientist, outsider):
+    api.as_user(pm)
+    r = api.patch(f"/api/v1/roadmap-items/{item.pk}/", {"start_date": "2026-05-02", "target_date": "2026-05-01"},
+                  format="json")
+    assert r.status_code == 400 and "target_date" in r.json()["errors"]
+    assert r.json()["detail"] == "Invalid input."
+    r = api.post("/api/v1/roadmap-items/", {"product": product.slug, "title": "x", "impact": "1.7"}, format="json")
+    assert r.status_code == 400 and "impact" in r.json()["errors"]
+    for user in (viewer, data_scientist):
+        api.as_user(user)
+        assert api.post(f"/api/v1/roadmap-items/{item.pk}/move/", {"horizon": "now"}, format="json").status_code == 403
+        assert api.post("/api/v1/roadmap-items/", {"product": product.slug, "title": "x"},
+                        format="json").status_code == 403
+    api.as_user(outsider)
+    assert api.get(f"/api/v1/roadmap-items/{item.pk}/").status_code == 404
+    assert api.post(f"/api/v1/roadmap-items/{item.pk}/move/", {"horizon": "now"}, format="json").status_code == 404
+    assert api.post("/api/v1/roadmap-items/", {"product": product.slug, "title": "x"}, format="json").status_code == 400
+    item.refresh_from_db()
+    assert item.horizon == "next" and item.target_date is None and RoadmapItem.objects.count() == 1
+
+
+def test_sprint_lifecycle_and_refusals(api, pm, product):
+    api.as_user(pm)
+    r = api.post("/api/v1/sprints/", {"product": product.slug, "name": "Bad", "start_date": "2026-03-10",
+                                      "end_date": "2026-03-01"}, format="json")
+    assert r.status_code == 400 and "end_date" in r.json()["errors"]
+    today = timezone.localdate()
+    ids = []
+    for name in ("S1", "S2"):
+        r = api.post("/api/v1/sprints/", {"product": product.slug, "name": name, "start_date": str(today),
+                                          "end_date": str(today + datetime.timedelta(days=13))}, format="json")
+        assert r.status_code == 201
+        ids.append(r.json()["id"])
+    assert api.post(f"/api/v1/sprints/{ids[0]}/start/").json()["state"] == "active"
+    r = api.post(f"/api/v1/sprints/{ids[1]}/start/")
+    assert r.status_code == 400 and "already active" in r.json()["errors"]["state"][0]
+    assert Sprint.objects.get(pk=ids[1]).state == "planned"
+    wi = api.post("/api/v1/work-items/", {"product": product.slug, "title": "Card", "points": 5, "sprint": ids[0]},
+                  format="json").json()
+    assert api.post(f"/api/v1/work-items/{wi['id']}/move/", {"status": "done"}, format="json").status_code == 200
+    burndown = api.get(f"/api/v1/sprints/{ids[0]}/burndown/").json()
+    assert burndown["remaining"][0] == 0 and burndown["scope"][0] == 5
+    r = api.post(f"/api/v1/sprints/{ids[0]}/close/", {"unfinished_to": str(ids[1])}, format="json")
+    assert r.status_code == 200 and r.json()["state"] == "closed" and r.json()["completed_points"] == 5
+
+
+def test_work_item_refusals(api, pm, product, active_sprint, viewer, product_factory):
+    other = product_factory()
+    other_pm = member(other, "pm", username="other-pm")
+    foreign = services.sprint_create(actor=other_pm, product=other, name="Theirs", start_date=timezone.localdate(),
+                                     end_date=timezone.localdate())
+    member(other, "viewer", username=pm.username)  # pm can see the other product, but not edit it
+    api.as_user(pm)
+    r = api.post("/api/v1/work-items/", {"product": product.slug, "title": "Neg", "points": -1}, format="json")
+    assert r.status_code == 400 and "points" in r.json()["errors"]
+    wi = api.post("/api/v1/work-items/", {"product": product.slug, "title": "Card", "points": 3,
+                                          "sprint": active_sprint.pk}, format="json").json()
+    r = api.post(f"/api/v1/work-items/{wi['id']}/move/", {"sprint": foreign.pk}, format="json")
+    assert r.status_code == 400 and "another product" in r.json()["errors"]["sprint"][0]
+    r = api.patch(f"/api/v1/work-items/{wi['id']}/", {"points": -4}, format="json")
+    assert r.status_code == 400
+    api.as_user(viewer)
+    r = api.post(f"/api/v1/work-items/{wi['id']}/move/", {"status": "done"}, format="json")
+    assert r.status_code == 403
+    saved = WorkItem.objects.get(pk=wi["id"])
+    assert (saved.sprint_id, saved.status, saved.points) == (active_sprint.pk, "todo", 3)
+    assert WorkItem.objects.count() == 1
+
+
+def test_data_scientist_moves_cards_but_cannot_create(api, pm, product, active_sprint, data_scientist):
+    wi = services.work_item_create(actor=pm, product=product, title="Card", points=2, sprint=active_sprint)
+    api.as_user(data_scientist)
+    assert api.post(f"/api/v1/work-items/{wi.pk}/move/", {"status": "review"}, format="json").status_code == 200
+    assert api.post("/api/v1/work-items/", {"product": product.slug, "title": "x"}, format="json").status_code == 403
+
+
+def test_patch_status_goes_through_move(api, pm, product, active_sprint):
+    a = services.work_item_create(actor=pm, product=product, title="a", sprint=active_sprint)
+    b = services.work_item_create(actor=pm, product=product, title="b", sprint=active_sprint)
+    api.as_user(pm)
+    r = api.patch(f"/api/v1/work-items/{a.pk}/", {"status": "done", "title": "a!"}, format="json")
+    assert r.status_code == 200 and r.json()["completed_at"] and r.json()["title"] == "a!"
+    b.refresh_from_db()
+    assert b.order == 0
+    r = api.get(f"/api/v1/work-items/?sprint={active_sprint.pk}&status=done")
+    assert [w["title"] for w in r.json()["results"]] == ["a!"]
+    assert api.get("/api/v1/work-items/?backlog=true").json()["count"] == 0
+
+
+def test_schema_lists_planning_endpoints(api, pm):
+    api.as_user(pm)
+    r = api.get("/api/schema/?format=json")
+    paths = r.json()["paths"]
+    assert "/api/v1/roadmap-items/{id}/move/" in paths and "/api/v1/sprints/{id}/close/" in paths
+    assert "/api/v1/work-items/{id}/move/" in paths
