@@ -30,6 +30,11 @@ BEAT_SCHEDULE = {
         "schedule": float(os.environ.get("PMHUB_PULL_DISPATCH_INTERVAL", "5")),
         "options": {"expires": float(os.environ.get("PMHUB_PULL_DISPATCH_INTERVAL", "5"))},
     },
+    "sprint-snapshots": {
+        "task": "products.tasks.sprint_snapshots_record",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
 }
 
 

@@ -134,7 +134,7 @@ def burndown_figure(data: dict) -> go.Figure:
     fig.add_trace(go.Scatter(x=days, y=data["scope"], name="Scope", mode="lines", line=dict(color="#7c3aed", width=2,
                                                                                               shape="hv")))
     fig.add_trace(go.Scatter(x=days, y=data["remaining"], name="Remaining", mode="lines+markers",
-                             line=dict(color="#2563eb", width=3, shape="hv"), marker=dict(size=6)))
+                             line=dict(color="#2563eb", width=3), marker=dict(size=6)))
     if data.get("today"):
         t = data["today"].isoformat()
         fig.add_shape(type="line", xref="x", yref="paper", x0=t, x1=t, y0=0, y1=1,

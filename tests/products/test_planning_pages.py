@@ -206,3 +206,13 @@ def test_demo_seed_is_idempotent_and_has_shapes(db):
         active = Sprint.objects.get(product=product, state="active")
         remaining = [r for r in sprint_burndown(sprint=active)["remaining"] if r is not None]
         assert remaining[0] > remaining[-1] > 0
+
+
+def test_product_overview_shows_roadmap_and_sprint_panel(client, pm, product, items):
+    s = services.sprint_create(actor=pm, product=product, name="Sprint 9", start_date=timezone.localdate(),
+                               end_date=timezone.localdate())
+    services.work_item_create(actor=pm, product=product, title="Card", points=4, sprint=s)
+    services.sprint_start(actor=pm, sprint=s)
+    login(client, pm)
+    html = page_get(client, f"/products/{product.slug}/").content.decode()
+    assert "<strong>1</strong> now" in html and "Sprint 9" in html and "<strong>4</strong> of 4 points" in html

@@ -1,0 +1,18 @@
+"""The roadmap and sprint panel on the product overview page (pmhub/panels.py)."""
+from django.template.loader import render_to_string
+
+from pmhub.panels import register
+
+from . import selectors
+
+
+@register("product_overview", order=10)
+def roadmap_and_sprint(request, product):
+    columns = selectors.roadmap_board(product=product)
+    active = selectors.sprint_active(product=product)
+    return render_to_string("products/_overview_panel.html", {
+        "product": product,
+        "columns": [{"label": c["label"], "count": len(c["items"]),
+                     "late": sum(1 for i in c["items"] if i.is_slipping)} for c in columns],
+        "active": active, "totals": selectors.sprint_totals(sprint=active) if active else None,
+    }, request=request)
