@@ -1,4 +1,6 @@
 """Roadmap pages: board (Now / Next / Later), list, timeline, matrix, item pages, share link."""
+import importlib
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -11,10 +13,16 @@ from django.views.decorators.http import require_POST
 from pmhub.permissions import user_can
 from pmhub.roles import Action
 
-from . import charts, selectors, services
+from . import selectors, services
 from .forms import RoadmapItemForm
 from .models import RoadmapItem
 from .views import form_errors_from, get_product_for
+
+
+def _charts():
+    """products.charts, imported on first use: plotly is heavy, and the URL conf imports this module,
+    so a fresh web worker would otherwise pay for it on its first request (even /healthz)."""
+    return importlib.import_module("products.charts")
 
 
 def _item_for(request, slug, pk, action=Action.VIEW):
@@ -48,7 +56,7 @@ def roadmap_board(request, slug):
     return render(request, "products/roadmap/board.html", {
         "product": product, "columns": selectors.roadmap_board(product=product), "tab": "board",
         "horizons": RoadmapItem.Horizon.choices,
-        "progress_figure": charts.progress_figure(counts).to_plotly_json() if any(c["count"] for c in counts) else None,
+        "progress_figure": _charts().progress_figure(counts).to_plotly_json() if any(c["count"] for c in counts) else None,
         "share": selectors.roadmap_share_for(product=product), **_perms(request, product),
     })
 
@@ -114,7 +122,7 @@ def roadmap_list(request, slug):
 def roadmap_timeline(request, slug):
     product = get_product_for(request, slug)
     rows = selectors.roadmap_timeline_rows(product=product)
-    figure = charts.timeline_figure(rows["dated"], today=timezone.localdate()).to_plotly_json() if rows["dated"] else None
+    figure = _charts().timeline_figure(rows["dated"], today=timezone.localdate()).to_plotly_json() if rows["dated"] else None
     return render(request, "products/roadmap/timeline.html", {
         "product": product, "tab": "timeline", "figure": figure, "undated": rows["undated"], **_perms(request, product),
     })
@@ -126,7 +134,7 @@ def roadmap_matrix(request, slug):
     rows = selectors.roadmap_matrix_rows(product=product)
     return render(request, "products/roadmap/matrix.html", {
         "product": product, "tab": "matrix", "rows": rows,
-        "figure": charts.matrix_figure(rows).to_plotly_json() if rows else None, **_perms(request, product),
+        "figure": _charts().matrix_figure(rows).to_plotly_json() if rows else None, **_perms(request, product),
     })
 
 

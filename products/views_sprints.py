@@ -1,4 +1,6 @@
 """Sprint pages: the board per sprint (htmx moves), backlog, planning, starting and closing sprints."""
+import importlib
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -9,10 +11,16 @@ from django.views.decorators.http import require_POST
 from pmhub.permissions import user_can
 from pmhub.roles import Action
 
-from . import charts, selectors, services
+from . import selectors, services
 from .forms import SprintCloseForm, SprintForm, WorkItemForm
 from .models import Sprint, WorkItem
 from .views import form_errors_from, get_product_for
+
+
+def _charts():
+    """products.charts, imported on first use: plotly is heavy, and the URL conf imports this module,
+    so a fresh web worker would otherwise pay for it on its first request (even /healthz)."""
+    return importlib.import_module("products.charts")
 
 
 def _perms(request, product):
@@ -42,7 +50,7 @@ def _board_context(request, product, sprint, **extra):
     return {
         "product": product, "sprint": sprint, "columns": selectors.sprint_board(sprint=sprint),
         "statuses": WorkItem.Status.choices, "totals": selectors.sprint_totals(sprint=sprint),
-        "burndown": burndown, "burndown_figure": charts.burndown_figure(burndown).to_plotly_json()
+        "burndown": burndown, "burndown_figure": _charts().burndown_figure(burndown).to_plotly_json()
         if sprint.state != Sprint.State.PLANNED else None,
         **_perms(request, product), **extra,
     }
@@ -63,7 +71,7 @@ def sprint_product(request, slug):
     velocity = selectors.sprint_velocity(product=product)
     context = {
         "product": product, "sprints": selectors.sprint_list(product=product), "active": active,
-        "velocity_figure": charts.velocity_figure(velocity).to_plotly_json() if velocity else None,
+        "velocity_figure": _charts().velocity_figure(velocity).to_plotly_json() if velocity else None,
         "backlog_count": selectors.backlog_items(product=product).count(), **_perms(request, product),
     }
     if active is not None:
