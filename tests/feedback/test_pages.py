@@ -2,6 +2,7 @@ import json
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.test.client import RequestFactory
@@ -207,7 +208,7 @@ def test_notify_preview_then_send_once(pm_client, pm, product, give, roadmap_ite
     url = f"/feedback/{product.slug}/roadmap/{roadmap_item.pk}/notify/"
     html = page_get(pm_client, url).content.decode()
     assert "not shipped" in html and "Send 1 e-mail" not in html
-    RoadmapItem.objects.filter(pk=roadmap_item.pk).update(status="shipped")
+    RoadmapItem.objects.filter(pk=roadmap_item.pk).update(status="shipped", shipped_at=timezone.now())
     html = page_get(pm_client, url).content.decode()
     assert "kim@acme.example" in html and "Send 1 e-mail" in html and EVIL not in html
     with django_capture_on_commit_callbacks(execute=True):

@@ -2,6 +2,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.utils import timezone
 
 from feedback import selectors, services
 from feedback.models import Feedback, FeedbackLink, FeedbackPortal, ShipNotification, Tag
@@ -168,7 +169,7 @@ def test_ship_notifications_each_stakeholder_once(give, pm, product, roadmap_ite
         services.feedback_link(actor=pm, feedback=fb, roadmap_item=roadmap_item, importance=1)
     with pytest.raises(ValidationError):
         services.ship_notifications_queue(actor=pm, item=roadmap_item)  # not shipped yet
-    RoadmapItem.objects.filter(pk=roadmap_item.pk).update(status="shipped")
+    RoadmapItem.objects.filter(pk=roadmap_item.pk).update(status="shipped", shipped_at=timezone.now())
     roadmap_item.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
         assert services.ship_notifications_queue(actor=pm, item=roadmap_item) == 2
