@@ -2,10 +2,10 @@ import json
 
 import pytest
 from django.core import mail
-from django.utils import timezone
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.test.client import RequestFactory
+from django.utils import timezone
 
 from feedback import services
 from feedback.models import Feedback, FeedbackLink, ImportJob
