@@ -52,6 +52,8 @@ def roadmap_index(request):
 @login_required
 def roadmap_board(request, slug):
     product = get_product_for(request, slug)
+    if request.GET.get("status") or request.GET.get("theme"):  # filtered links (portfolio) open the list
+        return redirect(f"{reverse('roadmap:list', args=[product.slug])}?{request.GET.urlencode()}")
     counts = selectors.roadmap_status_counts(product=product)
     return render(request, "products/roadmap/board.html", {
         "product": product, "columns": selectors.roadmap_board(product=product), "tab": "board",

@@ -216,3 +216,9 @@ def test_product_overview_shows_roadmap_and_sprint_panel(client, pm, product, it
     login(client, pm)
     html = page_get(client, f"/products/{product.slug}/").content.decode()
     assert "<strong>1</strong> now" in html and "Sprint 9" in html and "<strong>4</strong> of 4 points" in html
+
+
+def test_board_link_with_status_opens_filtered_list(client, pm, product, items):
+    login(client, pm)
+    r = client.get(f"/roadmap/{product.slug}/?status=idea")
+    assert r.status_code == 302 and r["Location"] == f"/roadmap/{product.slug}/list/?status=idea"

@@ -149,3 +149,20 @@ def test_feedback_seam_sets_reach(pm, product):
     assert item.reach == 40 and item.rice_score == pytest.approx(20)
     assert RoadmapStatusChange.objects.filter(item=item).count() == 1
     assert item.impact == Decimal("1")
+
+
+def test_portfolio_selectors_take_today_and_return_rows(pm, product):
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    make(pm, product, "late", start_date=today - datetime.timedelta(days=20),
+         target_date=today - datetime.timedelta(days=2))
+    shipped = make(pm, product, "done")
+    services.roadmap_item_set_status(actor=pm, item=shipped, status="shipped")
+    start, end = timezone.now() - datetime.timedelta(days=1), timezone.now() + datetime.timedelta(days=1)
+    progress = selectors.roadmap_progress_for_products(product_ids=[product.pk], start=start, end=end,
+                                                       today=today - datetime.timedelta(days=5))
+    assert progress[product.pk]["slipping"] == 0 and progress[product.pk]["shipped"] == 1
+    assert [r["title"] for r in selectors.roadmap_shipped_between(product_ids=[product.pk], start=start, end=end)] == [
+        "done"]
+    assert [r["title"] for r in selectors.roadmap_slipping(product_ids=[product.pk], today=today)] == ["late"]
