@@ -43,7 +43,7 @@ def _perms(request, product):
 def roadmap_index(request):
     products = list(selectors.product_list_for_user(user=request.user))
     today = timezone.localdate()
-    progress = selectors.roadmap_progress_for_products(
+    progress = selectors.roadmap_summary_for_products(
         product_ids=[p.pk for p in products], start=today.replace(day=1), end=today + timezone.timedelta(days=1))
     rows = [{"product": p, **progress.get(p.pk, {})} for p in products]
     return render(request, "products/roadmap/index.html", {"rows": rows, "month_start": today.replace(day=1)})

@@ -10,7 +10,7 @@ from .products import product_list_for_user
 __all__ = [
     "ROADMAP_ORDERINGS", "roadmap_item_list_for_user", "roadmap_item_get_for_user", "roadmap_board",
     "roadmap_items_shipped_between", "roadmap_item_status_history", "roadmap_themes", "roadmap_timeline_rows",
-    "roadmap_matrix_rows", "roadmap_status_counts", "roadmap_progress_for_products", "roadmap_progress_for_user",
+    "roadmap_matrix_rows", "roadmap_status_counts", "roadmap_progress_for_products", "roadmap_summary_for_products", "roadmap_progress_for_user",
     "roadmap_shipped_between", "roadmap_slipping",
     "roadmap_share_for", "roadmap_share_product",
 ]
@@ -125,9 +125,16 @@ def roadmap_status_counts(*, product) -> list[dict]:
 
 
 def roadmap_progress_for_products(*, product_ids, start, end, today=None) -> dict[int, dict]:
-    """Per product id: shipped in [start, end), in progress now, slipping (open past its target date
-    as of today), open and total. One aggregate query for any number of products; every id gets a
-    row. For the executive portfolio; the caller has filtered product_ids to what the user may see."""
+    """Per product id: {"shipped": items shipped in [start, end), "in_progress": now, "slipping": open
+    past their target date as of today}. One query for any number of products; every id gets a row.
+    For the executive portfolio; the caller has filtered product_ids to what the user may see."""
+    keys = ("shipped", "in_progress", "slipping")
+    return {pid: {k: row[k] for k in keys} for pid, row in
+            roadmap_summary_for_products(product_ids=product_ids, start=start, end=end, today=today).items()}
+
+
+def roadmap_summary_for_products(*, product_ids, start, end, today=None) -> dict[int, dict]:
+    """roadmap_progress_for_products plus total, open and shipped_ever counts (the roadmap index)."""
     def as_dt(value):
         if isinstance(value, datetime.datetime):
             return value
