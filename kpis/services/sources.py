@@ -193,7 +193,7 @@ def source_pull(*, source_id: int, slot: datetime, trigger: str = PullRun.Trigge
     already pulled). Raises TransientPullError when the failure may pass and
     this is not the final attempt, so the task retries it with backoff.
     """
-    source = MetricSource.objects.select_related("kpi").filter(pk=source_id).first()
+    source = MetricSource.objects.select_related("kpi", "kpi__product").filter(pk=source_id).first()
     if source is None or (trigger == PullRun.Trigger.SCHEDULE and not source.enabled):
         return None
     if trigger == PullRun.Trigger.SCHEDULE and PullRun.objects.filter(
@@ -250,15 +250,27 @@ def source_pull(*, source_id: int, slot: datetime, trigger: str = PullRun.Trigge
         reasons = "; ".join(exc.messages[:3]) if isinstance(exc, ValidationError) else str(exc)
         _record_failure(source, run, f"The points were refused by the store: {reasons}", started, retrying=False)
         return run
+    _evaluate(source.kpi)
     run.refresh_from_db()
     return run
 
 
 def _store_points(kpi: KPI, points) -> int:
-    """Through the KPI store's ingest: idempotent upsert, then the KPI's status and alerts are re-evaluated."""
+    """Through the KPI store's ingest (idempotent upsert). The KPI is evaluated right after
+    the commit, in this task (_evaluate), rather than by one more queued task per pull."""
     from kpis.services.kpis import kpi_points_ingest
 
-    return kpi_points_ingest(kpi=kpi, points=points)
+    return kpi_points_ingest(kpi=kpi, points=points, evaluate=False)
+
+
+def _evaluate(kpi: KPI) -> None:
+    """Re-evaluate the KPI's status and threshold alerts after new points; never fails the pull."""
+    from kpis.services.alerts import kpi_evaluate
+
+    try:
+        kpi_evaluate(kpi=kpi)
+    except Exception:  # noqa: BLE001 - the points are stored; the periodic evaluation catches up
+        log.exception("evaluating KPI %s after a pull failed", kpi.pk)
 
 
 def _record_failure(source: MetricSource, run: PullRun, message: str, started: float, *, retrying: bool) -> None:
