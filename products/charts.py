@@ -79,7 +79,7 @@ def timeline_figure(rows: list[dict], *, today: datetime.date, title: str = "") 
     fig.add_annotation(x=today.isoformat(), xref="x", y=1, yref="paper", text="Today", showarrow=False,
                        yanchor="bottom", font=dict(color="#dc2626", size=12))
     height = max(260, 34 * len(rows) + 120)
-    _layout(fig, title=title or None, barmode="overlay", height=height,
+    _layout(fig, title=title or None, barmode="overlay", height=height, showlegend=True,
             legend=dict(orientation="h", yanchor="bottom", y=1.04, x=0, title_text="Status: "))
     fig.update_xaxes(type="date", range=[view_start.isoformat(), view_end.isoformat()],
                      tickvals=[t.isoformat() for t in ticks],
