@@ -11,11 +11,13 @@ NAVIGATION = [
     ("Feedback", "feedback:index"),
     ("API docs", "api-docs"),
 ]
+STAFF_NAVIGATION = [("Audit log", "audit-log")]
 
 
 def navigation(request):
     items = []
-    for label, name in NAVIGATION:
+    entries = NAVIGATION + (STAFF_NAVIGATION if getattr(getattr(request, "user", None), "is_staff", False) else [])
+    for label, name in entries:
         try:
             url = reverse(name)
         except NoReverseMatch:

@@ -52,3 +52,28 @@ def health() -> dict:
         "worker": worker,
         "worker_last_seen": last_seen.isoformat() if last_seen else None,
     }
+
+
+def audit_event_list(*, action: str = "", product=None, actor: str = "", since=None, until=None):
+    """The audit trail, newest first, filtered; for staff only (the view checks)."""
+    from .models import AuditEvent
+
+    qs = AuditEvent.objects.select_related("actor", "product", "target_type")
+    if action:
+        # "membership" matches every membership.* event; "membership.added" one kind.
+        qs = qs.filter(action=action) if "." in action else qs.filter(action__startswith=f"{action}.")
+    if product is not None:
+        qs = qs.filter(product=product)
+    if actor:
+        qs = qs.filter(actor__username=actor)
+    if since is not None:
+        qs = qs.filter(created_at__date__gte=since)
+    if until is not None:
+        qs = qs.filter(created_at__date__lte=until)
+    return qs.order_by("-created_at", "-id")
+
+
+def audit_action_choices() -> list[str]:
+    from .models import AuditEvent
+
+    return list(AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct())

@@ -4,6 +4,7 @@ With no variable set pmhub runs on its embedded default: SQLite and a Celery
 broker on the file system, both under ``var/``, so nothing but Python is needed.
 Every variable is listed in ``.env.example``.
 """
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "axes",
     "pmhub",
     "products",
     "kpis",
@@ -52,6 +54,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Answers 503 + JSON while PostgreSQL is down, 413 for oversized bodies.
+    "pmhub.middleware.DatabaseUnavailableMiddleware",
+    "pmhub.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -60,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "pmhub.urls"
@@ -159,6 +165,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes: after AXES_FAILURE_LIMIT failed logins for one username from one
+# client address, that pair is locked out for AXES_COOLOFF_MINUTES (attempts are
+# kept in the database, so every web process sees them).
+AUTHENTICATION_BACKENDS = [
+    "pmhub.auth_backends.LoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "pmhub.views.login_locked_out"
+AXES_CLIENT_IP_CALLABLE = "pmhub.net.client_ip"
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -196,12 +216,23 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="pmhub <pmhub@localho
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+# Behind a TLS-terminating proxy plain HTTP is redirected to HTTPS, except the
+# health check that the orchestrator calls on the container's own port.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=BEHIND_TLS_PROXY)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=SECURE_HSTS_SECONDS > 0)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
-if env.bool("BEHIND_TLS_PROXY", default=False):
+if not SECURE_HSTS_PRELOAD:
+    # Submitting the domain to the browsers' HSTS preload list is the operator's
+    # decision (hard to undo), not a default: SECURE_HSTS_PRELOAD=1 opts in.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies in front of pmhub append to X-Forwarded-For (0: use the
+# socket's address). Login lockout and API throttling key on this address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp): no inline scripts anywhere. Chart data
 # reaches the page through json_script and is drawn by static/js/charts.js.
@@ -222,7 +253,10 @@ CONTENT_SECURITY_POLICY = {
 }
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Bodies over this are refused with 413 before anything parses them (pmhub.middleware);
+# a 10,000-point ingest batch is about 0.8 MB.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=8 * 1024 * 1024)
+UPLOAD_MAX_BODY_SIZE = env.int("UPLOAD_MAX_BODY_SIZE", default=32 * 1024 * 1024)
 
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -245,6 +279,13 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Per token (else per user, else per client address); 429 + Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": ["pmhub.throttling.ApiClientRateThrottle", "pmhub.throttling.ApiAnonRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api": env.str("API_THROTTLE_RATE", default="1200/min"),
+        "api_anon": env.str("API_THROTTLE_RATE_ANON", default="60/min"),
+    },
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT or None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "pmhub API",
@@ -267,7 +308,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # --- pmhub ----------------------------------------------------------------------------------

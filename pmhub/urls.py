@@ -32,6 +32,7 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("profile/tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
     path("healthz", views.healthz, name="healthz"),
+    path("audit/", views.audit_log, name="audit-log"),
     path("products/", include("products.urls")),
     path("mlflow/", include("kpis.mlflow.urls")),
     path("feedback/", include("feedback.urls")),
@@ -50,3 +51,4 @@ urlpatterns = [
 
 handler403 = "pmhub.views.error_403"
 handler404 = "pmhub.views.error_404"
+handler500 = "pmhub.views.server_error"

@@ -64,3 +64,56 @@ def error_403(request, exception=None):
 
 def error_404(request, exception=None):
     return render(request, "404.html", status=404)
+
+
+def login_locked_out(request, original_response=None, credentials=None):
+    """django-axes: the login page again, with the lockout explained (429)."""
+    from django.conf import settings
+
+    from .forms import LoginForm
+
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    form = LoginForm(request, initial={"username": (credentials or {}).get("username", "")})
+    message = (
+        f"Too many failed logins for this account from your address. "
+        f"Login is locked for {minutes} minutes; try again later or ask an administrator to unlock it."
+    )
+    response = render(request, "registration/login.html", {"form": form, "locked_out": message}, status=429)
+    response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+    return response
+
+
+@login_required
+@require_GET
+def audit_log(request):
+    """The audit trail for staff: who changed memberships, tokens, deletions, promotions."""
+    from django.core.exceptions import PermissionDenied
+    from django.core.paginator import Paginator
+
+    from .forms import AuditFilterForm
+
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff can read the audit log.")
+    form = AuditFilterForm(request.GET or None, actions=selectors.audit_action_choices())
+    filters = form.cleaned_data if form.is_valid() else {}
+    events = selectors.audit_event_list(**{k: v for k, v in filters.items() if v not in (None, "")})
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "pmhub/audit_log.html", {"form": form, "page": page, "query": query.urlencode()})
+
+
+def server_error(request):
+    """500 page; a database outage in code outside a view still answers 503 + JSON."""
+    import sys
+
+    from django.db import InterfaceError, OperationalError
+
+    from .middleware import database_unavailable_response
+
+    exc = sys.exc_info()[1]
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return database_unavailable_response(request)
+    from django.views.defaults import server_error as default_server_error
+
+    return default_server_error(request)

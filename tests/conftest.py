@@ -8,7 +8,7 @@ from django.conf import settings
 
 from tests import factories
 
-pytest_plugins = ["tests.fixtures_live"]
+pytest_plugins = ["tests.fixtures_live", "tests.fixtures_security"]
 
 
 def _reachable(url: str, default_port: int) -> bool:
