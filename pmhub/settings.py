@@ -256,7 +256,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 # Bodies over this are refused with 413 before anything parses them (pmhub.middleware);
 # a 10,000-point ingest batch is about 0.8 MB.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=8 * 1024 * 1024)
-UPLOAD_MAX_BODY_SIZE = env.int("UPLOAD_MAX_BODY_SIZE", default=32 * 1024 * 1024)
+# Multipart uploads: KPI CSV imports take files up to 200 MB.
+UPLOAD_MAX_BODY_SIZE = env.int("UPLOAD_MAX_BODY_SIZE", default=210 * 1024 * 1024)
 
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -25,7 +25,7 @@ PRODUCTION_ENV = {
 
 
 def manage(*args, **env):
-    full_env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "SECURE_SSL_REDIRECT")}
+    full_env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "SECURE_SSL_REDIRECT", "DJANGO_ALLOW_ASYNC_UNSAFE")}
     full_env.update(env)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=full_env,
                           capture_output=True, text=True, timeout=120)
@@ -240,3 +240,24 @@ def test_audit_log_link_shows_for_staff_only(client, staff, pm):
     assert reverse("audit-log") not in page_get(client, reverse("home")).content.decode()
     client.force_login(staff)
     assert reverse("audit-log") in page_get(client, reverse("home")).content.decode()
+
+
+# --- database outage (the live fault test is tests/hardening/test_fault_database.py) ---------------
+
+
+@pytest.mark.parametrize("accept,path,content_type", [
+    ("application/json", "/api/v1/products/", "application/json"),
+    ("text/html", "/products/", "text/html; charset=utf-8"),
+])
+def test_database_errors_become_503(rf, accept, path, content_type):
+    from django.db import OperationalError
+
+    from pmhub.middleware import DatabaseUnavailableMiddleware
+
+    middleware = DatabaseUnavailableMiddleware(lambda request: None)
+    response = middleware.process_exception(rf.get(path, HTTP_ACCEPT=accept), OperationalError("server closed"))
+    assert response.status_code == 503
+    assert response["Content-Type"] == content_type
+    assert response["Retry-After"] == "5"
+    assert "Content-Security-Policy" in response or content_type == "application/json"
+    assert middleware.process_exception(rf.get(path), ValueError("other")) is None
