@@ -35,6 +35,12 @@ BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
     },
+    # Tasks kept in the database while Redis was down (pmhub/outbox.py).
+    "outbox-flush": {
+        "task": "pmhub.tasks.outbox_flush",
+        "schedule": float(os.environ.get("PMHUB_OUTBOX_FLUSH_INTERVAL", "15")),
+        "options": {"expires": float(os.environ.get("PMHUB_OUTBOX_FLUSH_INTERVAL", "15"))},
+    },
 }
 
 

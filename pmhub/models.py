@@ -78,3 +78,24 @@ class DigestSubscription(models.Model):
 
     def __str__(self):
         return f"digest for {self.user} ({'on' if self.enabled else 'off'})"
+
+
+class OutboxMessage(models.Model):
+    """A task that could not be queued (broker down) and waits to be sent again.
+
+    pmhub.outbox writes it in place of the lost message; the beat task
+    pmhub.tasks.outbox_flush sends it once the broker answers. The unique key
+    keeps one row per task and arguments, so a burst of failures stays small.
+    """
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    key = models.CharField(max_length=64, unique=True, help_text="SHA-256 of task and arguments.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.task}{tuple(self.args)}"

@@ -1,0 +1,47 @@
+"""The outbox keeps follow-up tasks while Redis is down and sends them once it is back."""
+import pytest
+import redis as redis_lib
+
+from pmhub import outbox
+from pmhub.celery import app
+from pmhub.models import OutboxMessage
+from pmhub.tasks import heartbeat
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def broker(private_redis):
+    """Point the Celery app (not eager) at a private Redis for this test."""
+    old_url, old_eager = app.conf.broker_url, app.conf.task_always_eager
+    app.conf.broker_url, app.conf.task_always_eager = private_redis.url, False
+    app._pool = app.amqp._producer_pool = None
+    yield private_redis
+    app.conf.broker_url, app.conf.task_always_eager = old_url, old_eager
+    app._pool = app.amqp._producer_pool = None
+
+
+def queued(redis_server) -> int:
+    return redis_lib.Redis(port=redis_server.port).llen("celery")
+
+
+def test_task_is_sent_at_once_when_the_broker_answers(broker, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox.delay_on_commit(heartbeat)
+    assert queued(broker) == 1
+    assert not OutboxMessage.objects.exists()
+
+
+def test_task_is_kept_while_the_broker_is_down_and_flushed_after(broker, django_capture_on_commit_callbacks):
+    broker.stop()
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox.delay_on_commit(heartbeat)
+        outbox.delay_on_commit(heartbeat)  # the same task and arguments are kept once
+    assert OutboxMessage.objects.count() == 1
+    assert outbox.flush() == 0  # still down: nothing lost, one more attempt counted
+    assert OutboxMessage.objects.get().attempts == 1
+
+    broker.start()
+    assert outbox.flush() == 1
+    assert not OutboxMessage.objects.exists()
+    assert queued(broker) == 1
