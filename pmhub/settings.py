@@ -300,11 +300,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    # Two choice sets share the field name "stage": name them, so the schema is stable.
+    # Choice sets that share a field name ("stage", "status"): name them, so the schema is stable.
     "ENUM_NAME_OVERRIDES": {
         "ModelStageEnum": [("development", "Development"), ("staging", "Staging"), ("production", "Production"),
                            ("archived", "Archived")],
         "NewVersionStageEnum": [("development", "Development"), ("staging", "Staging")],
+        "FeedbackStatusEnum": [("new", "New"), ("reviewed", "Reviewed"), ("planned", "Planned"),
+                               ("declined", "Declined"), ("done", "Done")],
     },
 }
 

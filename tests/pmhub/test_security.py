@@ -33,6 +33,8 @@ def manage(*args, **env):
 
 def test_check_deploy_is_clean_with_production_settings():
     result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
+    # drf-spectacular's schema warnings count too: name colliding enums in
+    # SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"], give colliding routes one schema entry.
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
