@@ -19,6 +19,7 @@ from django.utils import timezone
 from kpis.models import AIModel, ModelMetric, ModelVersion, Series, StageTransition
 from kpis.services.timeseries import PointIn, series_points_upsert
 from pmhub.audit import audit_record
+from pmhub.outbox import delay_on_commit
 from pmhub.permissions import require
 from pmhub.roles import Action
 
@@ -448,7 +449,7 @@ def _queue_feeds(*, model: AIModel, keys: set[str] | None = None, only_if_produc
     if feed_ids:
         from kpis.tasks_models import kpi_model_feeds_sync
 
-        transaction.on_commit(lambda: kpi_model_feeds_sync.delay(feed_ids))
+        delay_on_commit(kpi_model_feeds_sync, feed_ids)
 
 
 def kpi_model_feed_set(*, actor, kpi, model: AIModel | None, metric_key: str = ""):

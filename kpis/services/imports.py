@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from pmhub.outbox import delay_on_commit
 from pmhub.permissions import require
 from pmhub.roles import Action
 from kpis.models import KPI, ImportJob, Point
@@ -41,7 +42,7 @@ def import_job_create(*, actor, kpi: KPI, upload) -> ImportJob:
         from kpis.tasks import kpi_import_run
 
         job_id = job.pk
-        transaction.on_commit(lambda: kpi_import_run.delay(job_id))
+        delay_on_commit(kpi_import_run, job_id)
     return job
 
 
@@ -168,7 +169,7 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
         from kpis.tasks import kpi_evaluate
 
         kpi_id = job.kpi_id
-        transaction.on_commit(lambda: kpi_evaluate.delay(kpi_id))
+        delay_on_commit(kpi_evaluate, kpi_id)
     cache.delete(_cache_key(job.pk))
     return job
 

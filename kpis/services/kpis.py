@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from pmhub.audit import audit_record
+from pmhub.outbox import delay_on_commit
 from pmhub.permissions import require
 from pmhub.roles import Action
 from kpis.models import KPI, Objective, Series
@@ -155,7 +156,7 @@ def kpi_points_ingest(*, kpi: KPI, points: list[PointIn], actor=None, evaluate: 
             from kpis.tasks import kpi_evaluate
 
             kpi_id = kpi.pk
-            transaction.on_commit(lambda: kpi_evaluate.delay(kpi_id))
+            delay_on_commit(kpi_evaluate, kpi_id)
     return stored
 
 
@@ -235,7 +236,7 @@ def kpi_update(*, actor, kpi: KPI, roadmap_items=None, **fields) -> KPI:
             from kpis.tasks import kpi_evaluate
 
             kpi_id = kpi.pk
-            transaction.on_commit(lambda: kpi_evaluate.delay(kpi_id))
+            delay_on_commit(kpi_evaluate, kpi_id)
     except IntegrityError:
         raise ValidationError({"key": [f"Another KPI of this product already uses the key '{kpi.key}'."]}) from None
     return kpi
