@@ -9,7 +9,7 @@ from django.http import Http404
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -230,11 +230,19 @@ def register(router):
     router.register("alerts", AlertViewSet, basename="alert")
 
 
+@extend_schema_view(
+    get=extend_schema(operation_id="kpis_points_by_key_retrieve"),
+    post=extend_schema(operation_id="kpis_points_by_key_create"),
+)
+class KPIPointsByKeyView(KPIPointsView):
+    """The same points, the KPI addressed by product slug and key (distinct operation ids in the schema)."""
+
+
 def extra_urls():
     from django.urls import re_path
 
-    view = KPIPointsView.as_view()
     return [
-        re_path(r"^kpis/(?P<pk>\d+)/points/?$", view, name="kpi-points"),
-        re_path(r"^kpis/(?P<product>[-a-zA-Z0-9_]+)/(?P<key>[-a-zA-Z0-9_]+)/points/?$", view, name="kpi-points-by-key"),
+        re_path(r"^kpis/(?P<pk>\d+)/points/?$", KPIPointsView.as_view(), name="kpi-points"),
+        re_path(r"^kpis/(?P<product>[-a-zA-Z0-9_]+)/(?P<key>[-a-zA-Z0-9_]+)/points/?$", KPIPointsByKeyView.as_view(),
+                name="kpi-points-by-key"),
     ]
