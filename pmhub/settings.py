@@ -9,6 +9,8 @@ from pathlib import Path
 
 import environ
 import plotly
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -117,7 +119,10 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="pmhub"),
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            # One immediate retry (a pooled connection may be stale after a Redis restart),
+            # not redis-py's default backoff of several seconds: with Redis down, callers
+            # (API throttling) give up at once and carry on without the cache.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1, "retry": Retry(NoBackoff(), 1)},
         }
     }
 else:

@@ -6,6 +6,7 @@ them. The counters live in the cache (Redis): if it is down, requests are let
 through rather than refused, since ingest must keep answering.
 """
 import logging
+import time
 
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
@@ -15,18 +16,27 @@ from .net import client_ip
 
 log = logging.getLogger(__name__)
 
+# After a cache failure this process stops asking the cache for a while, so a
+# Redis outage costs one slow request per process, not a timeout per request.
+CACHE_RETRY_AFTER = 5.0
+_cache_down_until = 0.0
+
 
 class _FailOpenThrottle(SimpleRateThrottle):
     def get_rate(self):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
     def allow_request(self, request, view):
+        global _cache_down_until
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
+        if time.monotonic() < _cache_down_until:
+            return True
         try:
             return super().allow_request(request, view)
         except Exception as exc:  # noqa: BLE001 - the cache is down: let the request through
-            log.warning("API throttling skipped, cache unavailable: %s", type(exc).__name__)
+            _cache_down_until = time.monotonic() + CACHE_RETRY_AFTER
+            log.warning("API throttling off for %.0f s, cache unavailable: %s", CACHE_RETRY_AFTER, type(exc).__name__)
             return True
 
     def get_ident(self, request):

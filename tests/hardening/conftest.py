@@ -186,6 +186,13 @@ def stack(pg, private_redis):
             self.procs.append(proc)
             return proc
 
+        def beat(self, **env):
+            schedule = os.path.join(tempfile.mkdtemp(prefix="pmhub-beat-"), "schedule")
+            cmd = [os.path.join(BIN, "celery"), "-A", "pmhub", "beat", "--loglevel", "INFO", "--schedule", schedule]
+            proc = spawn(cmd, {**self.env, **{k: str(v) for k, v in env.items()}}, _log_path("celery-beat"))
+            self.procs.append(proc)
+            return proc
+
         def close(self):
             for proc in self.procs:
                 stop(proc)
