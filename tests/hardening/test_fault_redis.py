@@ -46,7 +46,7 @@ def test_ingest_keeps_answering_while_redis_restarts_and_evaluation_catches_up(s
                       for j in range(10)]
             t0 = time.monotonic()
             r = api.post(f"{base}/api/v1/kpis/faulty/{key}/points", json={"points": points}, timeout=30)
-            results.append((key, r.status_code, r.json().get("stored", 0) if r.ok else 0, time.monotonic() - t0))
+            results.append((key, r.status_code, r.json().get("stored", 0) if r.ok else 0, time.monotonic() - t0, t0))
             seq += 1
             time.sleep(0.05)
 
@@ -56,8 +56,10 @@ def test_ingest_keeps_answering_while_redis_restarts_and_evaluation_catches_up(s
     try:
         time.sleep(3)
         stack.redis.stop()
+        down_at = time.monotonic()
         redis_down.set()
-        time.sleep(6)
+        time.sleep(3)
+        time.sleep(3)
         stack.redis.start()
         time.sleep(0.5)
         redis_down.clear()
@@ -67,12 +69,16 @@ def test_ingest_keeps_answering_while_redis_restarts_and_evaluation_catches_up(s
         for t in threads:
             t.join(timeout=60)
 
-    statuses = {status for _, status, _, _ in results}
+    statuses = {r[1] for r in results}
     assert statuses == {200}, f"failed requests: {[r for r in results if r[1] != 200][:5]}"
-    during = [r for r in results if r[0] == "falling"]
-    assert len(during) >= 8, "too few requests while Redis was down to prove anything"
-    assert max(elapsed for *_, elapsed in during) < 5, "ingest waited on Redis"
-    acknowledged = sum(stored for _, _, stored, _ in results)
+    # Requests in flight while Redis shuts down may wait for its sockets' timeouts; those
+    # sent once it is gone must not wait on it.
+    during = [r for r in results if r[0] == "falling" and r[4] >= down_at]
+    slowest = sorted(r[3] for r in during)[-3:]
+    assert len(during) >= 8, f"too few requests while Redis was down: {len(during)} of {len(results)}"
+    assert max(slowest) < 2.5, f"ingest waited on Redis: slowest {slowest}"
+    assert max(r[3] for r in results) < 15
+    acknowledged = sum(r[2] for r in results)
     assert stack.pg.scalar("SELECT count(*) FROM kpis_point") == acknowledged
 
     def falling_alert_open():
