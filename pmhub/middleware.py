@@ -52,16 +52,17 @@ class DatabaseUnavailableMiddleware:
     def __call__(self, request):
         try:
             return self.get_response(request)
-        except (OperationalError, InterfaceError):
-            return self._unavailable(request)
+        except (OperationalError, InterfaceError) as exc:
+            return self._unavailable(request, exc)
 
     def process_exception(self, request, exception):
         if isinstance(exception, (OperationalError, InterfaceError)):
-            return self._unavailable(request)
+            return self._unavailable(request, exception)
         return None
 
-    def _unavailable(self, request):
-        log.warning("database unavailable while serving %s %s", request.method, request.path)
+    def _unavailable(self, request, exc):
+        log.warning("database unavailable while serving %s %s: %s: %s", request.method, request.path,
+                    type(exc).__name__, str(exc).strip()[:200])
         for conn in connections.all(initialized_only=True):
             # A broken connection must not be reused by this thread's next request.
             try:
