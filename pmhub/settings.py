@@ -312,6 +312,11 @@ SPECTACULAR_SETTINGS = {
         "NewVersionStageEnum": [("development", "Development"), ("staging", "Staging")],
         "FeedbackStatusEnum": [("new", "New"), ("reviewed", "Reviewed"), ("planned", "Planned"),
                                ("declined", "Declined"), ("done", "Done")],
+        "RoadmapItemKindEnum": [("initiative", "Initiative"), ("feature", "Feature"), ("experiment", "Experiment")],
+        "RoadmapItemStatusEnum": [("idea", "Idea"), ("discovery", "Discovery"), ("planned", "Planned"),
+                                  ("in_progress", "In progress"), ("shipped", "Shipped"), ("dropped", "Dropped")],
+        "WorkItemStatusEnum": [("todo", "To do"), ("in_progress", "In progress"), ("review", "Review"),
+                               ("done", "Done")],
     },
 }
 
