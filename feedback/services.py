@@ -11,7 +11,7 @@ import secrets
 from collections import defaultdict
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.http import Http404
@@ -71,8 +71,12 @@ def _defaults(clean: dict, **defaults) -> dict:
 
 
 def feedback_create(*, actor, product, **data) -> Feedback:
-    """One piece of feedback from a member (form or API)."""
-    require(actor, product, Action.VIEW)
+    """One piece of feedback from a member who may write (form or API).
+
+    Viewers read only, as everywhere in pmhub; an executive without write
+    access gives feedback through the product's public link.
+    """
+    require(actor, product, Action.TRACK)
     clean, errors = clean_feedback(data)
     if clean.get("status", Feedback.Status.NEW) != Feedback.Status.NEW and not user_can(actor, product, Action.EDIT):
         errors["status"] = ["Only the product manager triages feedback; leave the status out."]
@@ -103,6 +107,8 @@ def feedback_bulk_create(*, actor, items: list) -> list[Feedback]:
         product = data.pop("product", None)
         if product is None or not user_can(actor, product, Action.VIEW):
             errors[f"items[{index}].product"] = ["No product with this slug that you can see."]
+        elif not user_can(actor, product, Action.TRACK):
+            raise PermissionDenied(f"Your role on {product.name} is read-only: viewers cannot add feedback.")
         clean, item_errors = clean_feedback(data, now=now)
         if product is not None and clean.get("status", "new") != "new" and not user_can(actor, product, Action.EDIT):
             item_errors["status"] = ["Only the product manager triages feedback; leave the status out."]

@@ -72,7 +72,7 @@ def inbox(request, slug):
 
 @login_required
 def create(request, slug):
-    product = get_product_for(request, slug)
+    product = get_product_for(request, slug, Action.TRACK)
     form = FeedbackForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)

@@ -45,3 +45,11 @@ def panels(context, slot, obj):
     from pmhub.panels import render
 
     return mark_safe("\n".join(render(slot, context["request"], obj)))
+
+
+@register.simple_tag(takes_context=True)
+def allowed(context, product, action):
+    """`{% allowed product "track" as can_track %}`: whether the user may do action on product."""
+    from pmhub.permissions import user_can
+
+    return user_can(context["request"].user, product, action)

@@ -6,8 +6,17 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 
-def test_post_one_without_trailing_slash(api, product, viewer):
+def test_viewer_cannot_post_feedback(api, product, viewer):
     api.as_user(viewer)
+    response = api.post("/api/v1/feedback", {"product": product.slug, "text": "Exec wish"}, format="json")
+    assert response.status_code == 403
+    response = api.post("/api/v1/feedback", [{"product": product.slug, "text": "Exec wish"}], format="json")
+    assert response.status_code == 403
+    assert not Feedback.objects.exists()
+
+
+def test_post_one_without_trailing_slash(api, product, data_scientist):
+    api.as_user(data_scientist)
     response = api.post("/api/v1/feedback", {
         "product": product.slug, "text": "Suggestions are too formal for chat, I hate it.",
         "stakeholder_email": "kim@acme.example", "organisation": "Acme", "segment": "customer",

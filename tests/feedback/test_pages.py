@@ -48,14 +48,14 @@ def test_inbox_shows_feedback_escaped_and_filters(pm_client, product, give):
     assert "Lovely tone" in html and "export is broken" not in html
 
 
-def test_viewer_reads_inbox_without_triage_and_may_add(viewer_client, product, give):
-    give("Something")
+def test_viewer_reads_inbox_without_triage_or_adding(viewer_client, product, give):
+    fb = give("Something")
     html = page_get(viewer_client, f"/feedback/{product.slug}/").content.decode()
-    assert "Apply to selected" not in html and "Public feedback link" not in html
+    assert "Apply to selected" not in html and "Public feedback link" not in html and "Add feedback" not in html
     response = viewer_client.post(f"/feedback/{product.slug}/new/", {"text": "Exec view: love it", "channel": "internal",
                                                                       "segment": "executive"})
-    assert response.status_code == 302
-    fb = Feedback.objects.get(text="Exec view: love it")
+    assert response.status_code == 403
+    assert not Feedback.objects.filter(text="Exec view: love it").exists()
     assert viewer_client.post(f"/feedback/{product.slug}/bulk/", {"ids": [fb.pk], "status": "done",
                                                                    "op": "update"}).status_code == 403
     assert viewer_client.post(f"/feedback/{product.slug}/{fb.pk}/triage/", {"status": "done"}).status_code == 403

@@ -60,11 +60,13 @@ def test_html_is_stored_as_typed(give):
     assert fb.stakeholder_name == "<img src=x onerror=alert(1)>"
 
 
-def test_members_give_feedback_only_pm_triages(product, viewer, pm, outsider):
-    fb = services.feedback_create(actor=viewer, product=product, text="Please add dark mode")
+def test_members_give_feedback_only_pm_triages(product, viewer, data_scientist, pm, outsider):
+    with pytest.raises(PermissionDenied):
+        services.feedback_create(actor=viewer, product=product, text="Viewers read only")
+    fb = services.feedback_create(actor=data_scientist, product=product, text="Please add dark mode")
     assert fb.status == "new"
     with pytest.raises(ValidationError):
-        services.feedback_create(actor=viewer, product=product, text="x", status="planned")
+        services.feedback_create(actor=data_scientist, product=product, text="x", status="planned")
     with pytest.raises(PermissionDenied):
         services.feedback_update(actor=viewer, feedback=fb, status="planned")
     with pytest.raises(Http404):
