@@ -80,13 +80,27 @@ def timeline_figure(rows: list[dict], *, today: datetime.date, title: str = "") 
                        yanchor="bottom", font=dict(color="#dc2626", size=12))
     height = max(260, 34 * len(rows) + 120)
     _layout(fig, title=title or None, barmode="overlay", height=height, showlegend=True,
-            legend=dict(orientation="h", yanchor="bottom", y=1.04, x=0, title_text="Status: "))
+            legend=dict(orientation="h", yanchor="bottom", y=1.14, x=0, title_text="Status: "))
     fig.update_xaxes(type="date", range=[view_start.isoformat(), view_end.isoformat()],
                      tickvals=[t.isoformat() for t in ticks],
                      ticktext=[f"Q{(t.month - 1) // 3 + 1} {t.year}" for t in ticks],
                      ticklabelmode="period", showgrid=True, side="top")
+    # Quarter zoom: buttons that set the visible range (no script of ours needed).
+    next_q = _add_months(q, 3)
+    zooms = [
+        ("This quarter", q, next_q),
+        ("Next quarter", next_q, _add_months(next_q, 3)),
+        ("Year", q, _add_months(q, 12)),
+        ("Whole plan", _quarter_start(min(first, today)), _add_months(_quarter_start(max(last, today)), 3)),
+    ]
+    fig.update_layout(updatemenus=[dict(
+        type="buttons", direction="right", x=1, xanchor="right", y=1.14, yanchor="bottom", showactive=False,
+        pad=dict(r=0, t=0), font=dict(size=11),
+        buttons=[dict(label=label, method="relayout", args=[{"xaxis.range": [a.isoformat(), b.isoformat()]}])
+                 for label, a, b in zooms],
+    )])
     fig.update_yaxes(autorange="reversed", type="multicategory", tickfont=dict(size=12))
-    fig.update_layout(margin=dict(l=10, r=10, t=80, b=10))
+    fig.update_layout(margin=dict(l=10, r=10, t=110, b=10))
     return fig
 
 
