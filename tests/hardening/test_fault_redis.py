@@ -29,7 +29,7 @@ for key in ("steady", "falling"):
 def test_ingest_keeps_answering_while_redis_restarts_and_evaluation_catches_up(stack):
     manage(stack.env, "shell", "-c", SETUP)
     base = stack.gunicorn(workers=2, threads=4)
-    stack.worker("w1", concurrency=2)
+    workers = [stack.worker("w1", concurrency=2)]
     stack.beat(PMHUB_OUTBOX_FLUSH_INTERVAL="2")
     api = stack.session
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -87,7 +87,16 @@ def test_ingest_keeps_answering_while_redis_restarts_and_evaluation_catches_up(s
             "SELECT count(*) FROM kpis_alert a JOIN kpis_kpi k ON k.id = a.kpi_id "
             "WHERE k.key = 'falling' AND a.state = 'open'")
 
+    def supervised_alert_open():
+        # Celery 5.7.0's worker can exit on a lost broker connection ("Unrecoverable
+        # error: AttributeError ... 'hostname'" in on_connection_error_after_connected,
+        # a race seen in about one run in three). In production the process supervisor
+        # (compose `restart: unless-stopped`) starts it again; do the same here.
+        if workers[-1].poll() is not None:
+            workers.append(stack.worker(f"w{len(workers) + 1}", concurrency=2))
+        return falling_alert_open()
+
     # No manual step: beat flushes the outbox, a worker evaluates, the alert opens.
-    wait_until(falling_alert_open, timeout=60, message="the evaluation missed during the outage to run")
+    wait_until(supervised_alert_open, timeout=90, message="the evaluation missed during the outage to run")
     wait_until(lambda: stack.pg.scalar("SELECT count(*) FROM pmhub_outboxmessage") == 0, timeout=30,
                message="the outbox to drain")
