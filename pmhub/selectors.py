@@ -27,6 +27,8 @@ def database_ok() -> tuple[bool, str]:
 
 
 def broker_ok() -> tuple[bool, str]:
+    """One short-lived connection of its own (not the app's publishing pool), two
+    seconds at most, so a health probe neither waits long nor disturbs publishers."""
     from pmhub.celery import app
 
     try:

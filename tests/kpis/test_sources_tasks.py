@@ -16,18 +16,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 WORKER_ENV = {"PMHUB_PULL_ALLOWED_HOSTS": "127.0.0.1", "PMHUB_PULL_DISPATCH_INTERVAL": "1"}
 
 
-@pytest.fixture(autouse=True)
-def _fresh_broker_pool():
-    """Send through a fresh connection pool: an earlier test may have closed the app's pool."""
-    from kombu import pools
-
-    from pmhub.celery import app
-
-    pools.reset()
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
 def make_sources(product, server, n, interval):
     kpi = make_kpi(product, "visits")  # noqa: F405
     now = timezone.now()
