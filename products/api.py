@@ -1,5 +1,4 @@
 """REST API for products and memberships."""
-from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema

@@ -11,6 +11,7 @@ from pmhub.audit import audit_record
 from pmhub.permissions import require, user_can
 from pmhub.roles import Action
 
+from ._common import actor_or_none, copy_fields, lock_product, parse_position
 from ..models import Product, RoadmapItem, RoadmapShareLink, RoadmapStatusChange
 
 __all__ = [
@@ -107,17 +108,8 @@ def _record_status(*, item, old: str, actor, when) -> None:
         item.shipped_at = when
     elif old == RoadmapItem.Status.SHIPPED:
         item.shipped_at = None
-    RoadmapStatusChange.objects.create(item=item, from_status=old or "", to_status=item.status, actor=_actor(actor),
+    RoadmapStatusChange.objects.create(item=item, from_status=old or "", to_status=item.status, actor=actor_or_none(actor),
                                        changed_at=when)
-
-
-def _actor(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
-
-
-def _lock_product(product_id: int) -> None:
-    """Serialise reorderings of one product's columns (roadmap and board)."""
-    Product.objects.select_for_update().filter(pk=product_id).values_list("pk", flat=True).first()
 
 
 def _place(*, product_id: int, item: RoadmapItem, horizon: str, position) -> None:
@@ -159,12 +151,12 @@ def roadmap_item_create(*, actor, product: Product, title: str, **fields) -> Roa
     _clean_item(item)
     now = timezone.now()
     with transaction.atomic():
-        _lock_product(product.pk)
+        lock_product(product.pk)
         item.position = RoadmapItem.objects.filter(product=product, horizon=item.horizon).count()
         if item.status == RoadmapItem.Status.SHIPPED:
             item.shipped_at = now
         item.save()
-        RoadmapStatusChange.objects.create(item=item, from_status="", to_status=item.status, actor=_actor(actor),
+        RoadmapStatusChange.objects.create(item=item, from_status="", to_status=item.status, actor=actor_or_none(actor),
                                            changed_at=now)
     return item
 
@@ -181,7 +173,7 @@ def roadmap_item_update(*, actor, item: RoadmapItem, **fields) -> RoadmapItem:
     if "owner" in fields:
         fields["owner"] = _resolve_owner(fields["owner"])
     with transaction.atomic():
-        _lock_product(item.product_id)
+        lock_product(item.product_id)
         fresh = RoadmapItem.objects.select_for_update().get(pk=item.pk)
         old_status, old_horizon = fresh.status, fresh.horizon
         for field, value in fields.items():
@@ -193,13 +185,8 @@ def roadmap_item_update(*, actor, item: RoadmapItem, **fields) -> RoadmapItem:
             _place(product_id=fresh.product_id, item=fresh, horizon=new_horizon, position=None)
         _record_status(item=fresh, old=old_status, actor=actor, when=timezone.now())
         fresh.save()
-    _copy(fresh, item)
+    copy_fields(fresh, item)
     return item
-
-
-def _copy(src, dst):
-    for f in src._meta.concrete_fields:
-        setattr(dst, f.attname, getattr(src, f.attname))
 
 
 def roadmap_item_set_status(*, actor, item: RoadmapItem, status: str) -> RoadmapItem:
@@ -211,28 +198,20 @@ def roadmap_item_move(*, actor, item: RoadmapItem, horizon: str, position=None) 
     require(actor, item.product_id, Action.EDIT)
     if horizon not in RoadmapItem.Horizon.values:
         raise ValidationError({"horizon": [f"Choose one of {', '.join(RoadmapItem.Horizon.values)}."]})
-    if position not in (None, ""):
-        try:
-            position = int(position)
-        except (TypeError, ValueError):
-            raise ValidationError({"position": ["Position is a whole number."]}) from None
-        if position < 0:
-            raise ValidationError({"position": ["Position cannot be negative."]})
-    else:
-        position = None
+    position = parse_position(position)
     with transaction.atomic():
-        _lock_product(item.product_id)
+        lock_product(item.product_id)
         fresh = RoadmapItem.objects.select_for_update().get(pk=item.pk)
         _place(product_id=fresh.product_id, item=fresh, horizon=horizon, position=position)
         fresh.save(update_fields=["horizon", "position", "updated_at"])
-    _copy(fresh, item)
+    copy_fields(fresh, item)
     return item
 
 
 def roadmap_item_delete(*, actor, item: RoadmapItem) -> None:
     require(actor, item.product_id, Action.MANAGE)
     with transaction.atomic():
-        _lock_product(item.product_id)
+        lock_product(item.product_id)
         audit_record(actor=actor, action="roadmap_item.deleted", product=item.product_id, target=item,
                      data={"title": item.title})
         horizon, product_id = item.horizon, item.product_id
@@ -245,11 +224,11 @@ def roadmap_share_enable(*, actor, product: Product) -> RoadmapShareLink:
     """Switch the read-only share link on (a no-op when it is on already)."""
     require(actor, product, Action.MANAGE)
     with transaction.atomic():
-        _lock_product(product.pk)
+        lock_product(product.pk)
         link = RoadmapShareLink.objects.filter(product=product).first()
         if link is None:
             link = RoadmapShareLink.objects.create(product=product, token=secrets.token_urlsafe(24),
-                                                   created_by=_actor(actor))
+                                                   created_by=actor_or_none(actor))
             audit_record(actor=actor, action="roadmap_share.enabled", product=product, target=link)
     return link
 
@@ -258,7 +237,7 @@ def roadmap_share_revoke(*, actor, product: Product) -> bool:
     """Switch the share link off; its URL stops working at once. Returns whether one was on."""
     require(actor, product, Action.MANAGE)
     with transaction.atomic():
-        _lock_product(product.pk)
+        lock_product(product.pk)
         link = RoadmapShareLink.objects.filter(product=product).first()
         if link is None:
             return False

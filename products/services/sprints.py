@@ -11,8 +11,8 @@ from pmhub.audit import audit_record
 from pmhub.permissions import require, user_can
 from pmhub.roles import Action
 
+from ._common import copy_fields, lock_product, parse_position
 from ..models import Product, RoadmapItem, Sprint, SprintSnapshot, WorkItem
-from .roadmap import _actor, _lock_product
 
 __all__ = [
     "SPRINT_FIELDS", "WORK_ITEM_FIELDS", "BACKLOG", "sprint_create", "sprint_update", "sprint_start", "sprint_close",
@@ -81,20 +81,15 @@ def sprint_update(*, actor, sprint: Sprint, **fields) -> Sprint:
             setattr(fresh, field, value)
         _clean_sprint(fresh)
         fresh.save()
-    _copy(fresh, sprint)
+    copy_fields(fresh, sprint)
     return sprint
-
-
-def _copy(src, dst):
-    for f in src._meta.concrete_fields:
-        setattr(dst, f.attname, getattr(src, f.attname))
 
 
 def sprint_start(*, actor, sprint: Sprint) -> Sprint:
     """Make a planned sprint the product's active one; refused while another is active."""
     require(actor, sprint.product_id, Action.EDIT)
     with transaction.atomic():
-        _lock_product(sprint.product_id)
+        lock_product(sprint.product_id)
         fresh = Sprint.objects.select_for_update().get(pk=sprint.pk)
         if fresh.state != Sprint.State.PLANNED:
             raise ValidationError({"state": [f"Only a planned sprint can start; '{fresh.name}' is {fresh.state}."]})
@@ -110,7 +105,7 @@ def sprint_start(*, actor, sprint: Sprint) -> Sprint:
         except IntegrityError:
             raise ValidationError({"state": ["Another sprint of this product is already active."]}) from None
         sprint_snapshot(sprint=fresh)
-    _copy(fresh, sprint)
+    copy_fields(fresh, sprint)
     return sprint
 
 
@@ -119,7 +114,7 @@ def sprint_close(*, actor, sprint: Sprint, unfinished_to=BACKLOG) -> Sprint:
     backlog (unfinished_to="backlog") or to a planned sprint of the same product (a Sprint)."""
     require(actor, sprint.product_id, Action.EDIT)
     with transaction.atomic():
-        _lock_product(sprint.product_id)
+        lock_product(sprint.product_id)
         fresh = Sprint.objects.select_for_update().get(pk=sprint.pk)
         if fresh.state != Sprint.State.ACTIVE:
             raise ValidationError({"state": [f"Only the active sprint can be closed; '{fresh.name}' is {fresh.state}."]})
@@ -155,7 +150,7 @@ def sprint_close(*, actor, sprint: Sprint, unfinished_to=BACKLOG) -> Sprint:
         audit_record(actor=actor, action="sprint.closed", product=fresh.product_id, target=fresh,
                      data={"unfinished": len(unfinished), "to": target.name if target else BACKLOG,
                            "committed": fresh.committed_points, "completed": fresh.completed_points})
-    _copy(fresh, sprint)
+    copy_fields(fresh, sprint)
     return sprint
 
 
@@ -163,7 +158,7 @@ def sprint_delete(*, actor, sprint: Sprint) -> None:
     """Delete a planned sprint; its items go back to the backlog. Active and closed sprints stay."""
     require(actor, sprint.product_id, Action.MANAGE)
     with transaction.atomic():
-        _lock_product(sprint.product_id)
+        lock_product(sprint.product_id)
         fresh = Sprint.objects.select_for_update().get(pk=sprint.pk)
         if fresh.state != Sprint.State.PLANNED:
             raise ValidationError({"state": [f"Only a planned sprint can be deleted; '{fresh.name}' is {fresh.state}."]})
@@ -197,7 +192,7 @@ def sprint_snapshot_active() -> int:
     n = 0
     for sprint in Sprint.objects.filter(state=Sprint.State.ACTIVE):
         with transaction.atomic():
-            _lock_product(sprint.product_id)
+            lock_product(sprint.product_id)
             if Sprint.objects.filter(pk=sprint.pk, state=Sprint.State.ACTIVE).exists():
                 sprint_snapshot(sprint=sprint)
                 n += 1
@@ -301,7 +296,7 @@ def work_item_create(*, actor, product: Product, title: str, sprint=None, status
         raise ValidationError({"roadmap_item": ["Choose a roadmap item of this product."]})
     _clean_work_item(wi)
     with transaction.atomic():
-        _lock_product(product.pk)
+        lock_product(product.pk)
         wi.sprint = _check_sprint(sprint, product.pk)
         wi.order = _column(product.pk, wi.sprint, wi.status).count()
         wi.completed_at = timezone.now() if wi.status == WorkItem.Status.DONE else None
@@ -322,7 +317,7 @@ def work_item_update(*, actor, item: WorkItem, **fields) -> WorkItem:
     if isinstance(fields.get("roadmap_item"), RoadmapItem) and fields["roadmap_item"].product_id != item.product_id:
         raise ValidationError({"roadmap_item": ["Choose a roadmap item of this product."]})
     with transaction.atomic():
-        _lock_product(item.product_id)
+        lock_product(item.product_id)
         fresh = WorkItem.objects.select_for_update().get(pk=item.pk)
         if fresh.sprint_id and fresh.sprint.state == Sprint.State.CLOSED and "points" in fields \
                 and int(fields["points"] or 0) != fresh.points:
@@ -332,7 +327,7 @@ def work_item_update(*, actor, item: WorkItem, **fields) -> WorkItem:
         _clean_work_item(fresh)
         fresh.save()
         _snapshot_if_active(fresh.sprint_id)
-    _copy(fresh, item)
+    copy_fields(fresh, item)
     return item
 
 
@@ -345,17 +340,9 @@ def work_item_move(*, actor, item: WorkItem, status: str | None = None, sprint=_
     require(actor, item.product_id, Action.TRACK)
     if status is not None and status not in WorkItem.Status.values:
         raise ValidationError({"status": [f"Choose one of {', '.join(WorkItem.Status.values)}."]})
-    if position not in (None, ""):
-        try:
-            position = int(position)
-        except (TypeError, ValueError):
-            raise ValidationError({"position": ["Position is a whole number."]}) from None
-        if position < 0:
-            raise ValidationError({"position": ["Position cannot be negative."]})
-    else:
-        position = None
+    position = parse_position(position)
     with transaction.atomic():
-        _lock_product(item.product_id)
+        lock_product(item.product_id)
         fresh = WorkItem.objects.select_for_update(of=("self",)).select_related("sprint").get(pk=item.pk)
         old_sprint, old_status = fresh.sprint, fresh.status
         new_sprint = old_sprint if sprint is _UNSET else sprint
@@ -376,7 +363,7 @@ def work_item_move(*, actor, item: WorkItem, status: str | None = None, sprint=_
                 (getattr(new_sprint, "pk", None), new_status if new_sprint else None):
             _renumber_column(product_id=fresh.product_id, sprint=old_sprint, status=old_status)
         _snapshot_if_active(getattr(old_sprint, "pk", None), getattr(new_sprint, "pk", None))
-    _copy(fresh, item)
+    copy_fields(fresh, item)
     item.sprint = fresh.sprint
     return item
 
@@ -397,7 +384,7 @@ def work_items_pull(*, actor, sprint: Sprint, items) -> int:
 def work_item_delete(*, actor, item: WorkItem) -> None:
     require(actor, item.product_id, Action.MANAGE)
     with transaction.atomic():
-        _lock_product(item.product_id)
+        lock_product(item.product_id)
         fresh = WorkItem.objects.select_related("sprint").get(pk=item.pk)
         if fresh.sprint_id and fresh.sprint.state == Sprint.State.CLOSED:
             raise ValidationError({"sprint": ["The item belongs to a closed sprint; it stays as history."]})

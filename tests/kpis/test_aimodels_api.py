@@ -7,7 +7,7 @@ import pytest
 from kpis.models import AIModel, ModelVersion, Point
 from pmhub.models import AuditEvent
 from tests import factories
-from tests.kpis.aimodel_helpers import T0, log, make_model, make_version
+from tests.kpis.aimodel_helpers import T0, make_model, make_version
 
 pytestmark = pytest.mark.django_db
 
