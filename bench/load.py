@@ -78,6 +78,11 @@ def percentile(values, p):
 
 # --- clients (run in child processes, so the load generator is not one GIL) --------------------
 
+def _error(exc) -> str:
+    """What went wrong, short: the exception type and its message (requests wraps urllib3's)."""
+    return f"{type(exc).__name__}: {str(exc)[:160]}"
+
+
 def ingest_client(base, token, key, batch, stop_at, results, index):
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
@@ -91,7 +96,7 @@ def ingest_client(base, token, key, batch, stop_at, results, index):
             r = session.post(f"{base}/api/v1/kpis/bench/{key}/points", json={"points": points}, timeout=30)
             status, stored = r.status_code, (r.json().get("stored", 0) if r.status_code == 200 else 0)
         except requests.RequestException as exc:
-            status, stored = type(exc).__name__, 0
+            status, stored = _error(exc), 0
         results.append(("POST /api/v1/kpis/<p>/<k>/points", time.monotonic() - t0, status, stored))
         seq += 1
 
@@ -123,7 +128,7 @@ def reader_client(base, token, kpi_ids, stop_at, results, index):
             r = session.get(f"{base}{path}", timeout=30, allow_redirects=False)
             status = r.status_code
         except requests.RequestException as exc:
-            status = type(exc).__name__
+            status = _error(exc)
         results.append((label, time.monotonic() - t0, status, 0))
         n += 1
 
@@ -156,6 +161,7 @@ def main():
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--web-threads", type=int, default=8)
+    parser.add_argument("--keep-alive", type=int, default=15, help="gunicorn's --keep-alive seconds (pmhub's default)")
     args = parser.parse_args()
 
     server = urlparse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
@@ -199,7 +205,7 @@ def main():
         tokens = [line[6:] for line in out.splitlines() if line.startswith("TOKEN=")]
         spawn([os.path.join(BIN, "gunicorn"), "pmhub.wsgi:application", "--bind", f"127.0.0.1:{web_port}",
                "--workers", str(args.web_workers), "--threads", str(args.web_threads), "--timeout", "60",
-               "--backlog", "2048"], "gunicorn")
+               "--backlog", "2048", "--keep-alive", str(args.keep_alive)], "gunicorn")
         spawn([os.path.join(BIN, "celery"), "-A", "pmhub", "worker", "--concurrency", "2", "--loglevel", "WARNING",
                "--without-mingle", "--without-gossip"], "worker")
         wait_port(web_port)
@@ -210,7 +216,8 @@ def main():
         keys = [f"load-{i}" for i in range(args.ingest)]
 
         print(f"load: {args.ingest} ingest clients ({args.batch} points a request), {args.readers} readers, "
-              f"{args.duration:.0f} s; gunicorn {args.web_workers}x{args.web_threads} threads; "
+              f"{args.duration:.0f} s; gunicorn {args.web_workers}x{args.web_threads} threads, "
+              f"keep-alive {args.keep_alive} s; "
               f"{os.cpu_count()} CPUs", flush=True)
         stop_at = time.monotonic() + args.duration
         queue = mp.Queue()
@@ -249,6 +256,11 @@ def main():
         for label, values in sorted(by_label.items()):
             print(f"{label:48} {len(values):9d} {percentile(values, 50) * 1000:8.1f} "
                   f"{percentile(values, 99) * 1000:8.1f} {max(values) * 1000:8.1f}")
+        if failures:
+            # The server's side of any failure: gunicorn's own log (worker timeouts, restarts).
+            with open(os.path.join(tmp, "gunicorn.log"), errors="replace") as log:
+                notes = [line.rstrip() for line in log if any(w in line for w in ("CRITICAL", "ERROR", "WARNING"))]
+            print(f"gunicorn log: {len(notes)} warning/error lines" + "".join(f"\n  {n[:200]}" for n in notes[:10]))
         return 0 if not failures and acknowledged == stored else 1
     finally:
         for p in reversed(procs):

@@ -117,7 +117,7 @@ def gunicorn_server(transactional_db):
     """A real gunicorn serving pmhub on 127.0.0.1 against the test database; yields its base URL."""
     port = free_port()
     cmd = [os.path.join(BIN, "gunicorn"), "pmhub.wsgi:application", "--bind", f"127.0.0.1:{port}",
-           "--workers", "2", "--threads", "4", "--timeout", "60"]
+           "--workers", "2", "--threads", "4", "--timeout", "60", "--keep-alive", "15"]
     proc = spawn(cmd, process_env(), _log_path("gunicorn"))
     try:
         wait_for_port(port, proc)

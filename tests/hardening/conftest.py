@@ -173,7 +173,7 @@ def stack(pg, private_redis):
         def gunicorn(self, workers=2, threads=4, **env):
             port = free_port()
             cmd = [os.path.join(BIN, "gunicorn"), "pmhub.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                   "--workers", str(workers), "--threads", str(threads), "--timeout", "60"]
+                   "--workers", str(workers), "--threads", str(threads), "--timeout", "60", "--keep-alive", "15"]
             proc = spawn(cmd, {**self.env, **{k: str(v) for k, v in env.items()}}, _log_path("gunicorn-faults"))
             self.procs.append(proc)
             wait_for_port(port, proc)

@@ -41,7 +41,7 @@ class Command(BaseCommand):
         manager.add_process(
             "web",
             f"{gunicorn} pmhub.wsgi:application --bind {host}:{port} --workers 2 --threads 4 "
-            f"--timeout 60 --graceful-timeout 5 --access-logfile -",
+            f"--timeout 60 --graceful-timeout 5 --keep-alive 15 --access-logfile -",
             env=env,
         )
         manager.add_process("worker", f"{celery} -A pmhub worker --loglevel INFO --concurrency {concurrency}", env=env)
