@@ -30,6 +30,12 @@ def _messages_from(request, exc: ValidationError):
         messages.error(request, msg)
 
 
+def _posted_item(request, product):
+    """The roadmap item of product named by the POST's roadmap_item (None if absent, malformed or another product's)."""
+    value = request.POST.get("roadmap_item", "")
+    return RoadmapItem.objects.filter(product=product, pk=int(value)).first() if value.isdigit() else None
+
+
 def _back(request, fallback: str) -> str:
     """Where to go after a POST: the page it came from (same site only), else fallback."""
     nxt = request.POST.get("next", "")
@@ -135,7 +141,7 @@ def triage(request, slug, pk):
 @require_POST
 def link(request, slug, pk):
     product, feedback = _feedback_for_edit(request, slug, pk)
-    item = RoadmapItem.objects.filter(product=product, pk=request.POST.get("roadmap_item") or 0).first()
+    item = _posted_item(request, product)
     try:
         services.feedback_link(actor=request.user, feedback=feedback, roadmap_item=item,
                                importance=request.POST.get("importance"))
@@ -194,7 +200,7 @@ def bulk(request, slug):
     op = request.POST.get("op")
     try:
         if op == "link":
-            item = RoadmapItem.objects.filter(product=product, pk=request.POST.get("roadmap_item") or 0).first()
+            item = _posted_item(request, product)
             n = services.feedback_bulk_link(actor=request.user, product=product, ids=ids, roadmap_item=item,
                                             importance=request.POST.get("importance"))
             messages.success(request, f"Linked {n} piece{'s' if n != 1 else ''} of feedback to “{item.title}”.")

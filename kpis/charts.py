@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from html import escape
 
 import plotly.graph_objects as go
 
@@ -9,7 +10,8 @@ GREEN, AMBER, RED, BLUE, GREY = "#2e7d32", "#b26a00", "#c62828", "#1565c0", "#9a
 
 
 def _fmt(value: float | None, unit: str = "") -> str:
-    return "–" if value is None else f"{value:,.4g}{unit}"
+    """A value and its unit as chart text (the unit escaped: plotly.js renders HTML in labels)."""
+    return "–" if value is None else f"{value:,.4g}{escape(unit or '')}"
 
 
 def _t(ts: datetime) -> str:
@@ -34,6 +36,9 @@ def kpi_figure_spec(*, name: str, unit: str, direction: str, start: datetime, en
     this dict directly: building and validating a go.Figure costs 20–40 ms per
     chart, which a dashboard of eight charts cannot afford (see README).
     """
+    # Names, units and titles are typed by people; plotly.js renders a subset of HTML in trace
+    # names, hover text, annotations and axis titles, so every such text is escaped here.
+    name, unit = escape(name), unit or ""
     span = end - start
     xs = [_t(b.ts) for b in buckets]
     data = []
@@ -50,7 +55,7 @@ def kpi_figure_spec(*, name: str, unit: str, direction: str, start: datetime, en
     data.append({"type": "scatter", "x": xs, "y": [b.avg for b in buckets],
                  "mode": "lines+markers" if len(buckets) < 60 else "lines", "name": name,
                  "line": {"color": BLUE, "width": 2},
-                 "hovertemplate": "%{x|%Y-%m-%d %H:%M}: %{y:.4g}" + (unit or "") + "<extra></extra>"})
+                 "hovertemplate": "%{x|%Y-%m-%d %H:%M}: %{y:.4g}" + escape(unit) + "<extra></extra>"})
 
     values = [v for b in buckets for v in (b.min, b.max)] + [b.avg for b in previous]
     values += [v for v in (target, warning, critical) if v is not None]
@@ -89,14 +94,14 @@ def kpi_figure_spec(*, name: str, unit: str, direction: str, start: datetime, en
         shapes.append({"type": "line", "xref": "x", "x0": x, "x1": x, "yref": "paper", "y0": 0, "y1": 1,
                        "line": {"color": "#6a1b9a", "width": 1.5, "dash": "dot"}})
         annotations.append({"x": x, "xref": "x", "y": 1, "yref": "paper", "yanchor": "bottom", "showarrow": False,
-                            "text": f"▲ {m.title[:40]}: {_fmt(m.before, unit)} → {_fmt(m.after, unit)}{change}",
+                            "text": f"▲ {escape(m.title[:40])}: {_fmt(m.before, unit)} → {_fmt(m.after, unit)}{change}",
                             "font": {"size": 11, "color": "#6a1b9a"}, "bgcolor": "rgba(255,255,255,0.85)"})
     layout = {
         "height": height, "margin": {"l": 50, "r": 20, "t": 30 if markers else 16, "b": 36},
         "showlegend": True, "legend": {"orientation": "h", "y": -0.18, "x": 0},
         "xaxis": {"range": [_t(start), _t(end)], "type": "date", "showgrid": True, "gridcolor": "#eef1f5"},
         "yaxis": {"range": [lo, hi], "zeroline": False, "showgrid": True, "gridcolor": "#eef1f5",
-                  **({"title": {"text": unit}} if unit else {})},
+                  **({"title": {"text": escape(unit)}} if unit else {})},
         "plot_bgcolor": "#fff", "paper_bgcolor": "#fff", "hovermode": "x unified",
         "shapes": shapes, "annotations": annotations,
         "meta": {"range_start": start.isoformat(), "range_end": end.isoformat(), "buckets": len(buckets)},

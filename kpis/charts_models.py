@@ -1,8 +1,14 @@
-"""Plotly figures for AI models. Pure functions: data in, go.Figure out."""
+"""Plotly figures for AI models. Pure functions: data in, go.Figure out.
+
+Version labels and metric keys are typed by people (or MLflow clients); plotly.js renders a
+subset of HTML in titles, names, tick labels and hover text, so they are HTML-escaped for
+display (colours and values are still looked up by the raw label).
+"""
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from html import escape
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -36,13 +42,13 @@ def metric_curves_figure(*, key: str, curves: Sequence[tuple[str, Sequence[int],
     fig = go.Figure()
     for label, steps, values in curves:
         fig.add_trace(go.Scatter(
-            x=list(steps), y=list(values), mode="lines", name=label,
+            x=list(steps), y=list(values), mode="lines", name=escape(label),
             line={"color": colours.get(label, PALETTE[0]), "width": 2},
-            hovertemplate=f"{label}: %{{y:.4g}}<extra></extra>",
+            hovertemplate=f"{escape(label)}: %{{y:.4g}}<extra></extra>",
         ))
     fig.update_xaxes(title_text="step")
     arrow = "higher is better" if higher_is_better else "lower is better"
-    return _layout(fig, title=f"{key} <span style='font-size:12px;color:#6b7280'>({arrow})</span>")
+    return _layout(fig, title=f"{escape(key)} <span style='font-size:12px;color:#6b7280'>({arrow})</span>")
 
 
 def final_values_figure(*, keys: Sequence[str], versions: Sequence[str], values: dict[tuple[str, str], float],
@@ -56,19 +62,19 @@ def final_values_figure(*, keys: Sequence[str], versions: Sequence[str], values:
         return _layout(go.Figure(), title="Final values")
     columns = max(1, min(columns, len(keys)))
     rows = math.ceil(len(keys) / columns)
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=keys, vertical_spacing=0.5 / rows if rows > 1 else 0.1)
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[escape(k) for k in keys], vertical_spacing=0.5 / rows if rows > 1 else 0.1)
     shown = set()
     for i, key in enumerate(keys):
         row, col = i // columns + 1, i % columns + 1
         labels = [v for v in versions if (v, key) in values]
         ys = [values[(v, key)] for v in labels]
         fig.add_trace(go.Bar(
-            x=labels, y=ys, marker={"color": [colours.get(v, PALETTE[0]) for v in labels],
+            x=[escape(v) for v in labels], y=ys, marker={"color": [colours.get(v, PALETTE[0]) for v in labels],
                                     "line": {"color": ["#111827" if v in best.get(key, ()) else "rgba(0,0,0,0)"
                                                        for v in labels], "width": 2}},
             text=[f"{y:.4g} {BEST}" if v in best.get(key, ()) else f"{y:.4g}" for v, y in zip(labels, ys)],
-            textposition="outside", cliponaxis=False, showlegend=False, name=key,
-            hovertemplate="%{x}: %{y:.4g}<extra>" + key + "</extra>",
+            textposition="outside", cliponaxis=False, showlegend=False, name=escape(key),
+            hovertemplate="%{x}: %{y:.4g}<extra>" + escape(key) + "</extra>",
         ), row=row, col=col)
         shown.update(labels)
         fig.update_xaxes(type="category", row=row, col=col)

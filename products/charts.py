@@ -1,5 +1,10 @@
-"""Plotly figures of the roadmap and sprints. Pure functions: selector data in, go.Figure out."""
+"""Plotly figures of the roadmap and sprints. Pure functions: selector data in, go.Figure out.
+
+Titles, themes and sprint names are typed by people; plotly.js renders a subset of HTML in
+tick labels, text, legends and hover text, so every such text is HTML-escaped here.
+"""
 import datetime
+from html import escape
 
 import plotly.graph_objects as go
 
@@ -43,8 +48,8 @@ def timeline_figure(rows: list[dict], *, today: datetime.date, title: str = "") 
     theme › title), coloured by status, the current quarter in view (quarter ticks), today marked."""
     fig = go.Figure()
     rows = sorted(rows, key=lambda r: ((r["theme"] or "~").lower(), r["start_date"], r["title"].lower()))
-    y_theme = [r["theme"] or "No theme" for r in rows]
-    y_title = [r["title"] if len(r["title"]) <= 38 else r["title"][:36] + "…" for r in rows]
+    y_theme = [escape(r["theme"] or "No theme") for r in rows]
+    y_title = [escape(r["title"] if len(r["title"]) <= 38 else r["title"][:36] + "…") for r in rows]
     for status, colour in STATUS_COLOURS.items():
         idx = [i for i, r in enumerate(rows) if r["status"] == status]
         if not idx:
@@ -56,8 +61,9 @@ def timeline_figure(rows: list[dict], *, today: datetime.date, title: str = "") 
             x=[((rows[i]["target_date"] - rows[i]["start_date"]).days + 1) * DAY_MS for i in idx],
             name=STATUS_LABELS[status],
             marker=dict(color=colour, line=dict(color="#ffffff", width=1)),
-            customdata=[[rows[i]["title"], rows[i]["start_date"].isoformat(), rows[i]["target_date"].isoformat(),
-                         STATUS_LABELS[status], rows[i]["theme"] or "No theme"] for i in idx],
+            customdata=[[escape(rows[i]["title"]), rows[i]["start_date"].isoformat(),
+                         rows[i]["target_date"].isoformat(), STATUS_LABELS[status],
+                         escape(rows[i]["theme"] or "No theme")] for i in idx],
             hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[4]} · %{customdata[3]}"
                           "<br>%{customdata[1]} → %{customdata[2]}<extra></extra>",
         ))
@@ -79,7 +85,7 @@ def timeline_figure(rows: list[dict], *, today: datetime.date, title: str = "") 
     fig.add_annotation(x=today.isoformat(), xref="x", y=1, yref="paper", text="Today", showarrow=False,
                        yanchor="bottom", font=dict(color="#dc2626", size=12))
     height = max(260, 34 * len(rows) + 120)
-    _layout(fig, title=title or None, barmode="overlay", height=height, showlegend=True,
+    _layout(fig, title=escape(title) if title else None, barmode="overlay", height=height, showlegend=True,
             legend=dict(orientation="h", yanchor="bottom", y=1.14, x=0, title_text="Status: "))
     fig.update_xaxes(type="date", range=[view_start.isoformat(), view_end.isoformat()],
                      tickvals=[t.isoformat() for t in ticks],
@@ -115,11 +121,11 @@ def matrix_figure(rows: list[dict]) -> go.Figure:
         fig.add_trace(go.Scatter(
             x=[float(r["effort"]) for r in sub], y=[float(r["impact"]) for r in sub],
             mode="markers+text", name=HORIZON_LABELS[horizon],
-            text=[r["title"] if len(r["title"]) <= 24 else r["title"][:22] + "…" for r in sub],
+            text=[escape(r["title"] if len(r["title"]) <= 24 else r["title"][:22] + "…") for r in sub],
             textposition="top center", textfont=dict(size=11),
             marker=dict(size=[12 + 48 * (r["reach"] / max_reach) ** 0.5 for r in sub], color=colour, opacity=0.7,
                         line=dict(color="white", width=1)),
-            customdata=[[r["title"], r["reach"], r["confidence"], r["rice_score"], STATUS_LABELS[r["status"]]]
+            customdata=[[escape(r["title"]), r["reach"], r["confidence"], r["rice_score"], STATUS_LABELS[r["status"]]]
                         for r in sub],
             hovertemplate="<b>%{customdata[0]}</b><br>impact %{y} · effort %{x} pw<br>reach %{customdata[1]} · "
                           "confidence %{customdata[2]}%<br>RICE %{customdata[3]:.1f} · %{customdata[4]}<extra></extra>",
@@ -164,7 +170,7 @@ def burndown_figure(data: dict) -> go.Figure:
 
 def velocity_figure(rows: list[dict]) -> go.Figure:
     """Committed vs completed points of the last closed sprints, with the average completed."""
-    names = [r["name"] for r in rows]
+    names = [escape(r["name"]) for r in rows]
     fig = go.Figure()
     fig.add_trace(go.Bar(x=names, y=[r["committed"] for r in rows], name="Committed", marker_color="#cbd5e1",
                          text=[r["committed"] for r in rows], textposition="outside"))

@@ -1,3 +1,5 @@
+import copy
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -73,7 +75,9 @@ def product_detail(request, slug):
 def product_edit(request, slug):
     product = get_product_for(request, slug, Action.EDIT)
     original_slug = product.slug
-    form = ProductForm(request.POST or None, instance=product)
+    # The form writes what was posted onto its instance, valid or not: give it a copy, so the page
+    # (tabs, links by slug) keeps showing the saved product when the form is refused.
+    form = ProductForm(request.POST or None, instance=copy.copy(product))
     if request.method == "POST" and form.is_valid():
         try:
             product = services.product_update(actor=request.user, product=product, **form.cleaned_data)
