@@ -147,18 +147,6 @@ def kpi_cards(kpis, *, period: timedelta = timedelta(days=7), now: datetime | No
     return cards
 
 
-def portfolio_kpis(*, user, products=None, period: timedelta = timedelta(days=7)) -> dict[int, list[KPICard]]:
-    """For many products at once: each headline KPI's card (latest value, target, status,
-    change over the period, sparkline data), keyed by product id. Four queries in all."""
-    qs = kpi_list_for_user(user=user, headline_only=True)
-    if products is not None:
-        qs = qs.filter(product__in=[getattr(p, "pk", p) for p in products])
-    out: dict[int, list[KPICard]] = defaultdict(list)
-    for card in kpi_cards(qs, period=period):
-        out[card.kpi.product_id].append(card)
-    return dict(out)
-
-
 @dataclass
 class ObjectiveProgress:
     objective: Objective

@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from kpis.selectors.kpis import kpi_list_for_user, kpi_markers, portfolio_kpis
+from kpis.selectors.kpis import kpi_cards, kpi_list_for_user, kpi_markers
 from products.models import RoadmapItem
 from tests.factories import ProductFactory, member
 from tests.kpis.factories import add_points, make_kpi
@@ -26,13 +26,16 @@ def portfolio(db):
     return user, products
 
 
-def test_portfolio_cards_for_many_products_in_four_queries(portfolio, django_assert_num_queries):
+def test_headline_cards_for_many_products_in_four_queries(portfolio, django_assert_num_queries):
     user, products = portfolio
     with django_assert_num_queries(4):
-        cards = portfolio_kpis(user=user)
-    assert set(cards) == {p.pk for p in products}
-    assert all(len(c) == 2 for c in cards.values())
-    card = cards[products[0].pk][0]
+        cards = kpi_cards(kpi_list_for_user(user=user, headline_only=True))
+    by_product = {}
+    for card in cards:
+        by_product.setdefault(card.kpi.product_id, []).append(card)
+    assert set(by_product) == {p.pk for p in products}
+    assert all(len(c) == 2 for c in by_product.values())
+    card = by_product[products[0].pk][0]
     assert card.value is not None and card.status in ("on_track", "at_risk", "off_track")
     assert card.change_pct is not None and len(card.spark) >= 19 and card.kpi.target == 10
 
