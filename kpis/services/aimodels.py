@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from kpis.models import AIModel, ModelMetric, ModelVersion, Series, StageTransition
-from kpis.services.timeseries import PointIn, series_points_upsert
+from kpis.services.timeseries import PointIn, series_points_upsert_many
 from pmhub.audit import audit_record
 from pmhub.outbox import delay_on_commit
 from pmhub.permissions import require
@@ -420,8 +420,7 @@ def model_metrics_log(*, actor, version: ModelVersion, entries) -> int:
         by_key.setdefault(m.key, []).append(PointIn(m.ts, m.value, m.step))
     with transaction.atomic():
         series = _metric_series_for(version=version, keys=set(by_key))
-        for key, points in by_key.items():
-            series_points_upsert(series=series[key], points=points)
+        series_points_upsert_many(batches={series[key]: points for key, points in by_key.items()})
         _queue_feeds(model=version.model, keys=set(by_key), only_if_production=version)
     return len(metrics)
 

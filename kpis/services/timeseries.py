@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta, timezone as dt_timezone
+from typing import NamedTuple
 
 from django.db import connection, transaction
 
@@ -15,8 +15,10 @@ from kpis.models import Point, Rollup, Series
 _SERIES_LOCK_CLASS = 7_301
 
 
-@dataclass(frozen=True, slots=True)
-class PointIn:
+class PointIn(NamedTuple):
+    """One point to store. A NamedTuple: batches hold up to 10,000 of them, and
+    a tuple is several times cheaper to build than a frozen dataclass."""
+
     ts: datetime  # timezone-aware
     value: float
     step: int = 0
@@ -35,6 +37,10 @@ def _dedupe(points: Iterable[PointIn]) -> list[PointIn]:
     return sorted(latest.values(), key=lambda p: (p.ts, p.step))
 
 
+def _series_id(series: Series | int) -> int:
+    return series if isinstance(series, int) else series.pk
+
+
 def series_points_upsert(*, series: Series | int, points: Iterable[PointIn]) -> int:
     """Store points idempotently on (series, ts, step); returns how many were sent.
 
@@ -44,42 +50,106 @@ def series_points_upsert(*, series: Series | int, points: Iterable[PointIn]) -> 
     and daily rollups of the buckets the batch touched are recomputed in the
     same transaction (see series_rollups_refresh).
     """
-    series_id = series if isinstance(series, int) else series.pk
-    batch = _dedupe(points)
-    for p in batch:
-        if not math.isfinite(p.value):
-            raise ValueError("point values must be finite numbers")
-        if p.ts.tzinfo is None:
-            raise ValueError("point timestamps must be timezone-aware")
-    if not batch:
+    return series_points_upsert_many(batches={_series_id(series): points})
+
+
+def series_points_upsert_many(*, batches: Mapping[Series | int, Iterable[PointIn]]) -> int:
+    """series_points_upsert for several series at once (model metrics: one series per key).
+
+    Same guarantees, one transaction for all. On PostgreSQL it is three
+    statements whatever the number of series and points: the series' advisory
+    locks, one upsert of every point, one recomputation of every touched
+    hourly and daily rollup. Returns the number of distinct points sent (a
+    point repeated within the batch counts once: the last one wins).
+    """
+    by_series: dict[int, list[PointIn]] = {}
+    for series, points in batches.items():
+        by_series.setdefault(_series_id(series), []).extend(points)
+    isfinite = math.isfinite
+    for points in by_series.values():
+        for p in points:
+            if not isfinite(p.value):
+                raise ValueError("point values must be finite numbers")
+            if p.ts.tzinfo is None:
+                raise ValueError("point timestamps must be timezone-aware")
+    by_series = {sid: points for sid, points in sorted(by_series.items()) if points}
+    if not by_series:
         return 0
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            return _upsert_postgresql(by_series)
+    stored = 0
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                from psycopg2.extras import execute_values
+        for series_id, points in by_series.items():
+            stored += _upsert_sqlite(series_id, _dedupe(points))
+    return stored
 
-                # Writers of one series take turns, so the rollups they recompute
-                # always see every committed point (READ COMMITTED: each statement
-                # reads a fresh snapshot, taken after the lock is granted).
-                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_SERIES_LOCK_CLASS, series_id % 2_147_483_647])
 
-                execute_values(
-                    cursor.cursor,
-                    f"INSERT INTO {Point._meta.db_table} (series_id, ts, step, value) VALUES %s "
-                    f"ON CONFLICT (series_id, ts, step) DO UPDATE SET value = EXCLUDED.value "
-                    f"WHERE {Point._meta.db_table}.value IS DISTINCT FROM EXCLUDED.value",
-                    [(series_id, p.ts, p.step, p.value) for p in batch],
-                    page_size=2000,
-                )
-            else:
-                adapt = connection.ops.adapt_datetimefield_value
-                cursor.executemany(
-                    f"INSERT INTO {Point._meta.db_table} (series_id, ts, step, value) VALUES (%s, %s, %s, %s) "
-                    f"ON CONFLICT (series_id, ts, step) DO UPDATE SET value = excluded.value",
-                    [(series_id, adapt(p.ts), p.step, p.value) for p in batch],
-                )
-        hours = sorted({int(p.ts.timestamp()) // Rollup.HOUR for p in batch})
-        _refresh_rollups(series_id, hours)
+def _upsert_postgresql(by_series: dict[int, list[PointIn]]) -> int:
+    """Lock, upsert, recompute rollups: three statements for any number of series and points.
+
+    Points travel as four array literals built with str.join (about 4x cheaper
+    than letting psycopg2 adapt 10,000 datetimes); PostgreSQL parses them,
+    drops in-batch duplicates (last one wins, by position) and sorts by the
+    natural key, so concurrent overlapping batches lock rows in one order.
+    """
+    sids, tss, steps, values = [], [], [], []
+    for series_id, points in by_series.items():
+        sid = str(series_id)
+        for p in points:
+            sids.append(sid)
+            tss.append(p.ts.isoformat())
+            steps.append(str(p.step))
+            values.append(repr(float(p.value)))
+    point_table = Point._meta.db_table
+    with connection.cursor() as cursor:
+        # Writers of one series take turns, so the rollups they recompute always
+        # see every committed point (READ COMMITTED: each statement reads a fresh
+        # snapshot, taken after the locks are granted). Sorted: no lock-order deadlocks.
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, s) FROM unnest(%s::int[]) AS s",
+            [_SERIES_LOCK_CLASS, sorted({sid % 2_147_483_647 for sid in by_series})],
+        )
+        # The upsert; it answers with the runs of consecutive days the batch touched,
+        # per series (gaps and islands), which is all the rollup step needs.
+        cursor.execute(
+            f"""WITH batch AS (
+                SELECT DISTINCT ON (series_id, ts, step) series_id, ts, step, value
+                FROM unnest(%s::bigint[], %s::timestamptz[], %s::bigint[], %s::float8[])
+                     WITH ORDINALITY AS b(series_id, ts, step, value, n)
+                ORDER BY series_id, ts, step, n DESC
+            ), stored AS (
+                INSERT INTO {point_table} (series_id, ts, step, value)
+                SELECT series_id, ts, step, value FROM batch
+                ON CONFLICT (series_id, ts, step) DO UPDATE SET value = EXCLUDED.value
+                WHERE {point_table}.value IS DISTINCT FROM EXCLUDED.value
+            ), days AS (
+                SELECT DISTINCT series_id, date_bin('1 day', ts, timestamptz 'epoch') AS day FROM batch
+            ), islands AS (
+                SELECT series_id, day,
+                       day - row_number() OVER (PARTITION BY series_id ORDER BY day) * interval '1 day' AS island
+                FROM days
+            )
+            SELECT series_id, min(day), max(day) + interval '1 day', (SELECT count(*) FROM batch)
+            FROM islands GROUP BY series_id, island ORDER BY series_id, 2""",
+            ["{" + ",".join(sids) + "}", "{" + ",".join(tss) + "}", "{" + ",".join(steps) + "}",
+             "{" + ",".join(values) + "}"],
+        )
+        runs = cursor.fetchall()
+    _refresh_rollups_postgresql([(sid, lo, hi) for sid, lo, hi, _count in runs])
+    return runs[0][3] if runs else 0
+
+
+def _upsert_sqlite(series_id: int, batch: list[PointIn]) -> int:
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {Point._meta.db_table} (series_id, ts, step, value) VALUES (%s, %s, %s, %s) "
+            f"ON CONFLICT (series_id, ts, step) DO UPDATE SET value = excluded.value",
+            [(series_id, adapt(p.ts), p.step, p.value) for p in batch],
+        )
+    hours = sorted({int(p.ts.timestamp()) // Rollup.HOUR for p in batch})
+    _refresh_rollups(series_id, hours)
     return len(batch)
 
 
@@ -89,53 +159,83 @@ def series_rollups_refresh(*, series: Series | int, start: datetime | None = Non
     Ingest keeps rollups current by itself; this is for points written another
     way (fixtures, a restore). Returns the number of hourly buckets recomputed.
     """
-    series_id = series if isinstance(series, int) else series.pk
+    series_id = _series_id(series)
     qs = Point.objects.filter(series_id=series_id)
     if start is not None:
         qs = qs.filter(ts__gte=start)
     if end is not None:
         qs = qs.filter(ts__lt=end)
-    hours = sorted({int(ts.timestamp()) // Rollup.HOUR for ts in qs.values_list("ts", flat=True).iterator(chunk_size=20000)})
     with transaction.atomic():
         if start is None and end is None:
             Rollup.objects.filter(series_id=series_id).delete()
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                sql, params = qs.values_list("ts").query.sql_with_params()
+                cursor.execute(f"SELECT min(ts), max(ts), count(DISTINCT date_bin('1 hour', ts, timestamptz 'epoch')) "
+                               f"FROM ({sql}) AS p(ts)", params)
+                first, last, hours = cursor.fetchone()
+            if hours:
+                # Whole days: a day's rollup needs every hour of it.
+                day = lambda ts: datetime.fromtimestamp(int(ts.timestamp()) // Rollup.DAY * Rollup.DAY, tz=dt_timezone.utc)  # noqa: E731
+                _refresh_rollups_postgresql([(series_id, day(first), day(last) + timedelta(days=1))])
+            return hours
+        hours = sorted({int(ts.timestamp()) // Rollup.HOUR
+                        for ts in qs.values_list("ts", flat=True).iterator(chunk_size=20000)})
         _refresh_rollups(series_id, hours)
     return len(hours)
 
 
+def _refresh_rollups_postgresql(runs: list[tuple[int, datetime, datetime]]) -> None:
+    """Recompute every hourly and daily rollup in the given whole-day ranges, in one statement.
+
+    runs: (series id, first day, day after the last) per run of touched days.
+    Each run is one range scan of the natural-key index (a LATERAL subquery,
+    so the planner cannot turn it into a scan of the whole series); the hours
+    are grouped from the raw points, the days from those hours. Rows whose
+    values did not change are not rewritten.
+    """
+    if not runs:
+        return
+    point_table, rollup_table = Point._meta.db_table, Rollup._meta.db_table
+    columns = "count, sum, min, max, last, last_ts"
+    set_changed = (f"DO UPDATE SET count = EXCLUDED.count, sum = EXCLUDED.sum, min = EXCLUDED.min, max = EXCLUDED.max, "
+                   f"last = EXCLUDED.last, last_ts = EXCLUDED.last_ts "
+                   f"WHERE ({', '.join(f'{rollup_table}.{c}' for c in columns.split(', '))}) "
+                   f"IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in columns.split(', '))})")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH hours AS (
+                SELECT r.series_id, h.*
+                FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) AS r(series_id, lo, hi)
+                CROSS JOIN LATERAL (
+                    SELECT date_bin('1 hour', p.ts, timestamptz 'epoch') AS ts, count(*) AS count, sum(p.value) AS sum,
+                           min(p.value) AS min, max(p.value) AS max,
+                           (array_agg(p.value ORDER BY p.ts DESC, p.step DESC))[1] AS last, max(p.ts) AS last_ts
+                    FROM {point_table} p
+                    WHERE p.series_id = r.series_id AND p.ts >= r.lo AND p.ts < r.hi
+                    GROUP BY 1 OFFSET 0
+                ) AS h
+            ), hourly AS (
+                INSERT INTO {rollup_table} (series_id, bucket, ts, {columns})
+                SELECT series_id, 3600, ts, {columns} FROM hours
+                ON CONFLICT (series_id, bucket, ts) {set_changed}
+            )
+            INSERT INTO {rollup_table} (series_id, bucket, ts, {columns})
+            SELECT series_id, 86400, date_bin('1 day', ts, timestamptz 'epoch'), sum(count), sum(sum), min(min), max(max),
+                   (array_agg(last ORDER BY last_ts DESC))[1], max(last_ts)
+            FROM hours GROUP BY 1, 3
+            ON CONFLICT (series_id, bucket, ts) {set_changed}""",
+            [[r[0] for r in runs], [r[1] for r in runs], [r[2] for r in runs]],
+        )
+
+
 def _refresh_rollups(series_id: int, hours: list[int]) -> None:
-    """Recompute hourly rollups for the given hour numbers, then the days holding them."""
+    """SQLite: recompute hourly rollups for the given hour numbers, then the days holding them."""
     if not hours:
         return
     days = sorted({h * Rollup.HOUR // Rollup.DAY for h in hours})
     point_table, rollup_table = Point._meta.db_table, Rollup._meta.db_table
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"""INSERT INTO {rollup_table} (series_id, bucket, ts, count, sum, min, max, last, last_ts)
-                SELECT %s, 3600, to_timestamp(h.b * 3600), count(*), sum(p.value), min(p.value), max(p.value),
-                       (array_agg(p.value ORDER BY p.ts DESC, p.step DESC))[1], max(p.ts)
-                FROM unnest(%s::bigint[]) AS h(b)
-                JOIN {point_table} p ON p.series_id = %s
-                     AND p.ts >= to_timestamp(h.b * 3600) AND p.ts < to_timestamp((h.b + 1) * 3600)
-                GROUP BY h.b
-                ON CONFLICT (series_id, bucket, ts) DO UPDATE SET count = EXCLUDED.count, sum = EXCLUDED.sum,
-                    min = EXCLUDED.min, max = EXCLUDED.max, last = EXCLUDED.last, last_ts = EXCLUDED.last_ts""",
-                [series_id, hours, series_id],
-            )
-            cursor.execute(
-                f"""INSERT INTO {rollup_table} (series_id, bucket, ts, count, sum, min, max, last, last_ts)
-                SELECT %s, 86400, to_timestamp(d.b * 86400), sum(r.count), sum(r.sum), min(r.min), max(r.max),
-                       (array_agg(r.last ORDER BY r.last_ts DESC))[1], max(r.last_ts)
-                FROM unnest(%s::bigint[]) AS d(b)
-                JOIN {rollup_table} r ON r.series_id = %s AND r.bucket = 3600
-                     AND r.ts >= to_timestamp(d.b * 86400) AND r.ts < to_timestamp((d.b + 1) * 86400)
-                GROUP BY d.b
-                ON CONFLICT (series_id, bucket, ts) DO UPDATE SET count = EXCLUDED.count, sum = EXCLUDED.sum,
-                    min = EXCLUDED.min, max = EXCLUDED.max, last = EXCLUDED.last, last_ts = EXCLUDED.last_ts""",
-                [series_id, days, series_id],
-            )
-            return
         # SQLite keeps timestamps as UTC text 'YYYY-MM-DD HH:MM:SS[.ffffff]', which
         # sorts like time. Its planner does badly with a join on computed ranges,
         # so each run of nearby touched buckets is one range scan with GROUP BY,

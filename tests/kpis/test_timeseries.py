@@ -7,7 +7,7 @@ from django.db import connection, connections
 
 from kpis.models import Point, Rollup, Series
 from kpis.selectors.timeseries import series_buckets, series_latest, series_points
-from kpis.services.timeseries import PointIn, series_points_upsert, series_rollups_refresh
+from kpis.services.timeseries import PointIn, series_points_upsert, series_points_upsert_many, series_rollups_refresh
 
 UTC = timezone.utc
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -55,6 +55,29 @@ def test_rollups_match_raw_aggregates_after_overlapping_batches(series):
     assert hours.count() == 75  # 4,500 minutes
     assert sum(hours.values_list("count", flat=True)) == Point.objects.filter(series=series).count() == 4500
     assert Rollup.objects.filter(series=series, bucket=86400).count() == 4
+
+
+def test_a_point_repeated_in_one_batch_is_stored_once_the_last_one_winning(series):
+    batch = [PointIn(ts=T0, value=1.0), PointIn(ts=T0 + timedelta(minutes=1), value=2.0), PointIn(ts=T0, value=3.0),
+             PointIn(ts=T0.astimezone(timezone(timedelta(hours=2))), value=4.0)]  # the same instant, another zone
+    assert series_points_upsert(series=series, points=batch) == 2
+    assert [v for _ts, _step, v in series_points(series_id=series.pk)] == [4.0, 2.0]
+    assert _rolled(series, 3600) == _raw_buckets(series, 3600)
+
+
+def test_one_call_for_many_series_keeps_each_series_rollups(db):
+    """Model metrics: several series in one upsert, points scattered over days and steps."""
+    a, b = (Series.objects.create(kind=Series.Kind.METRIC, key=k) for k in ("loss", "accuracy"))
+    scattered = [PointIn(ts=T0 + timedelta(days=d, minutes=m), value=float(d * 100 + m), step=s)
+                 for d in (0, 1, 5, 9) for m in (0, 59, 61, 1439) for s in (0, 1)]
+    assert series_points_upsert_many(batches={a: scattered, b.pk: minutes(200)}) == len(scattered) + 200
+    # Rewrite part of a, in another call that also touches b: rollups follow the raw points.
+    assert series_points_upsert_many(batches={b: minutes(10, value=lambda i: -1.0), a: scattered[:5]}) == 15
+    for s in (a, b):
+        for bucket in (3600, 86400, 7 * 86400):
+            assert _rolled(s, bucket) == _raw_buckets(s, bucket)
+    assert Rollup.objects.filter(series=a, bucket=86400).count() == 4  # days 0, 1, 5 and 9
+    assert sum(Rollup.objects.filter(series=a, bucket=3600).values_list("count", flat=True)) == len(scattered)
 
 
 def test_rollups_rebuild_for_points_written_around_the_store(series):
