@@ -147,7 +147,7 @@ class KPIPointsView(APIView):
         kpi = self.get_kpi()
         require(request.user, kpi.product, Action.TRACK)
         try:
-            body = json.loads(request.body or b"null", parse_constant=float)
+            body = json.loads(request.body or b"null")  # NaN and Infinity parse to floats: points_parse reports them
         except (ValueError, UnicodeDecodeError) as exc:
             raise ValidationError({"non_field_errors": [f"The body is not valid JSON: {exc}"]}) from None
         items = body.get("points") if isinstance(body, dict) else body

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone as dt_timezone
 from typing import NamedTuple
@@ -65,19 +66,19 @@ def series_points_upsert_many(*, batches: Mapping[Series | int, Iterable[PointIn
     by_series: dict[int, list[PointIn]] = {}
     for series, points in batches.items():
         by_series.setdefault(_series_id(series), []).extend(points)
-    isfinite = math.isfinite
-    for points in by_series.values():
-        for p in points:
-            if not isfinite(p.value):
-                raise ValueError("point values must be finite numbers")
-            if p.ts.tzinfo is None:
-                raise ValueError("point timestamps must be timezone-aware")
     by_series = {sid: points for sid, points in sorted(by_series.items()) if points}
     if not by_series:
         return 0
     if connection.vendor == "postgresql":
+        arrays = _as_arrays(by_series)  # checks every point first
         with transaction.atomic():
-            return _upsert_postgresql(by_series)
+            return _upsert_postgresql(list(by_series), *arrays)
+    for points in by_series.values():
+        for p in points:
+            if not math.isfinite(p.value):
+                raise ValueError("point values must be finite numbers")
+            if p.ts.tzinfo is None or p.ts.utcoffset() is None:
+                raise ValueError("point timestamps must be timezone-aware")
     stored = 0
     with transaction.atomic():
         for series_id, points in by_series.items():
@@ -85,22 +86,43 @@ def series_points_upsert_many(*, batches: Mapping[Series | int, Iterable[PointIn
     return stored
 
 
-def _upsert_postgresql(by_series: dict[int, list[PointIn]]) -> int:
+_EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _as_arrays(by_series: dict[int, list[PointIn]]) -> tuple[str, str, str, str]:
+    """The points as four PostgreSQL array literals: series ids, epoch microseconds, steps, values.
+
+    Built with str.join over integers and float reprs (exact both ways), which
+    is several times cheaper than letting psycopg2 adapt 10,000 datetimes or
+    formatting them as ISO strings. Raises ValueError for a naive timestamp or
+    a value that is not a finite number.
+    """
+    sids, micros, steps, values = [], [], [], []
+    for series_id, points in by_series.items():
+        sids.append(",".join([str(series_id)] * len(points)))
+        try:
+            micros.append(",".join([str((p[0] - _EPOCH) // _MICROSECOND) for p in points]))
+        except TypeError:  # naive minus aware
+            raise ValueError("point timestamps must be timezone-aware") from None
+        steps.append(",".join([str(int(p[2])) for p in points]))
+        try:
+            floats = [p[1] + 0.0 for p in points]  # numbers only: a string raises TypeError
+        except TypeError:
+            floats = [float(p[1]) if isinstance(p[1], numbers.Real) else math.nan for p in points]
+        if not all(map(math.isfinite, floats)):
+            raise ValueError("point values must be finite numbers")
+        values.append(",".join(map(repr, floats)))
+    return tuple("{" + ",".join(parts) + "}" for parts in (sids, micros, steps, values))
+
+
+def _upsert_postgresql(series_ids: list[int], sids: str, micros: str, steps: str, values: str) -> int:
     """Lock, upsert, recompute rollups: three statements for any number of series and points.
 
-    Points travel as four array literals built with str.join (about 4x cheaper
-    than letting psycopg2 adapt 10,000 datetimes); PostgreSQL parses them,
-    drops in-batch duplicates (last one wins, by position) and sorts by the
-    natural key, so concurrent overlapping batches lock rows in one order.
+    PostgreSQL parses the array literals, drops in-batch duplicates (the last
+    one wins, by position) and sorts by the natural key, so concurrent
+    overlapping batches lock rows in one order.
     """
-    sids, tss, steps, values = [], [], [], []
-    for series_id, points in by_series.items():
-        sid = str(series_id)
-        for p in points:
-            sids.append(sid)
-            tss.append(p.ts.isoformat())
-            steps.append(str(p.step))
-            values.append(repr(float(p.value)))
     point_table = Point._meta.db_table
     with connection.cursor() as cursor:
         # Writers of one series take turns, so the rollups they recompute always
@@ -108,15 +130,16 @@ def _upsert_postgresql(by_series: dict[int, list[PointIn]]) -> int:
         # snapshot, taken after the locks are granted). Sorted: no lock-order deadlocks.
         cursor.execute(
             "SELECT pg_advisory_xact_lock(%s, s) FROM unnest(%s::int[]) AS s",
-            [_SERIES_LOCK_CLASS, sorted({sid % 2_147_483_647 for sid in by_series})],
+            [_SERIES_LOCK_CLASS, sorted({sid % 2_147_483_647 for sid in series_ids})],
         )
         # The upsert; it answers with the runs of consecutive days the batch touched,
         # per series (gaps and islands), which is all the rollup step needs.
         cursor.execute(
             f"""WITH batch AS (
                 SELECT DISTINCT ON (series_id, ts, step) series_id, ts, step, value
-                FROM unnest(%s::bigint[], %s::timestamptz[], %s::bigint[], %s::float8[])
-                     WITH ORDINALITY AS b(series_id, ts, step, value, n)
+                FROM (SELECT series_id, timestamptz 'epoch' + us * interval '1 microsecond' AS ts, step, value, n
+                      FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::float8[])
+                           WITH ORDINALITY AS b(series_id, us, step, value, n)) AS b
                 ORDER BY series_id, ts, step, n DESC
             ), stored AS (
                 INSERT INTO {point_table} (series_id, ts, step, value)
@@ -132,8 +155,7 @@ def _upsert_postgresql(by_series: dict[int, list[PointIn]]) -> int:
             )
             SELECT series_id, min(day), max(day) + interval '1 day', (SELECT count(*) FROM batch)
             FROM islands GROUP BY series_id, island ORDER BY series_id, 2""",
-            ["{" + ",".join(sids) + "}", "{" + ",".join(tss) + "}", "{" + ",".join(steps) + "}",
-             "{" + ",".join(values) + "}"],
+            [sids, micros, steps, values],
         )
         runs = cursor.fetchall()
     _refresh_rollups_postgresql([(sid, lo, hi) for sid, lo, hi, _count in runs])

@@ -91,7 +91,21 @@ def test_bad_points_never_reach_the_store(series):
         series_points_upsert(series=series, points=[PointIn(ts=T0, value=1.0), PointIn(ts=T0, value=float("nan"))])
     with pytest.raises(ValueError):
         series_points_upsert(series=series, points=[PointIn(ts=datetime(2026, 1, 1), value=1.0)])
+    with pytest.raises(ValueError):
+        series_points_upsert(series=series, points=[PointIn(ts=T0, value="1.5")])
     assert not Point.objects.exists() and not Rollup.objects.exists()
+
+
+def test_timestamps_are_stored_to_the_microsecond_in_any_zone(series):
+    zone = timezone(timedelta(hours=5, minutes=30))
+    stamps = [datetime(2026, 3, 1, 5, 30, 0, 123457, tzinfo=zone), datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+              datetime(2099, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)]
+    series_points_upsert(series=series, points=[PointIn(ts=ts, value=1.0) for ts in stamps])
+    assert sorted(Point.objects.filter(series=series).values_list("ts", flat=True)) == sorted(stamps)
+    # Written another way (the ORM), the same instant is the same natural key.
+    Point.objects.filter(series=series, ts=stamps[0]).update(value=2.0)
+    series_points_upsert(series=series, points=[PointIn(ts=stamps[0].astimezone(UTC), value=3.0)])
+    assert list(Point.objects.filter(series=series, ts=stamps[0]).values_list("value", flat=True)) == [3.0]
 
 
 @pytest.mark.django_db(transaction=True)
