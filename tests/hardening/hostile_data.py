@@ -23,15 +23,18 @@ UTC = timezone.utc
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
 XSS = SCRIPT + IMG
+# plotly.js renders <a href>, <b>, <span style> in chart text: a link to elsewhere in a label is the risk there.
+LINK = '<a href="https://evil.example/">phish</a>'
+XSS_LONG = XSS + LINK
 # Fields of 24 to 40 characters get the short form.
 SHORT = "<img src=x onerror=a()>"
 # What must never appear unescaped (the start of each injected element).
-MARKERS = ("<script>alert(1)", "<img src=x")
+MARKERS = ("<script>alert(1)", "<img src=x", '<a href="https://evil.example')
 
 
-def xss(label: str = "") -> str:
-    """The payload, with a label so a failure says which field leaked."""
-    return f"{label}{XSS}" if label else XSS
+def xss(label: str = "", long: bool = False) -> str:
+    """The payload, with a label so a failure says which field leaked (long: with a link too)."""
+    return f"{label}{XSS_LONG if long else XSS}"
 
 
 @dataclass
@@ -127,18 +130,18 @@ def hostile_product(slug: str = "hostile") -> Hostile:
 
     objective = Objective.objects.create(product=product, title=xss("objective "), description=xss(),
                                          start_date=today - timedelta(days=60), end_date=today + timedelta(days=60))
-    kpi = KPI.objects.create(product=product, objective=objective, key="hostile-kpi", name=xss("kpi "),
+    kpi = KPI.objects.create(product=product, objective=objective, key="hostile-kpi", name=xss("kpi ", long=True),
                              description=xss(), unit=SHORT, target=50, warning_threshold=30, critical_threshold=10,
                              headline=True, series=Series.objects.create(kind=Series.Kind.KPI, key="hostile-kpi"))
     start = now - timedelta(days=40)
     series_points_upsert(series=kpi.series_id, points=[
         PointIn(ts=start + timedelta(hours=6 * i), value=float(20 + (i % 9))) for i in range(160)])
 
-    item = RoadmapItem.objects.create(product=product, title=xss("item "), description=xss(), internal_notes=xss(),
+    item = RoadmapItem.objects.create(product=product, title=xss("item ", long=True), description=xss(), internal_notes=xss(),
                                       theme=xss("theme ")[:80], status="in_progress", horizon="now", owner=evil,
                                       start_date=today - timedelta(days=10), target_date=today + timedelta(days=20),
                                       reach=500, impact=2, confidence=80, effort=3)
-    shipped = RoadmapItem.objects.create(product=product, title=xss("shipped "), theme=SHORT, status="shipped",
+    shipped = RoadmapItem.objects.create(product=product, title=xss("shipped ", long=True), theme=SHORT, status="shipped",
                                          horizon="now", shipped_at=now - timedelta(days=20),
                                          start_date=today - timedelta(days=50), target_date=today - timedelta(days=20),
                                          reach=100, impact=1, confidence=50, effort=1)
@@ -147,7 +150,7 @@ def hostile_product(slug: str = "hostile") -> Hostile:
     kpi.roadmap_items.add(item, shipped)
     share = RoadmapShareLink.objects.create(product=product, token=f"share-{slug}-token", created_by=pm)
 
-    closed = Sprint.objects.create(product=product, name=xss("closed sprint "), goal=xss(), state="closed",
+    closed = Sprint.objects.create(product=product, name=xss("closed sprint ", long=True), goal=xss(), state="closed",
                                    start_date=today - timedelta(days=30), end_date=today - timedelta(days=16),
                                    committed_points=13, completed_points=8, closed_at=now - timedelta(days=16))
     sprint = Sprint.objects.create(product=product, name=xss("sprint "), goal=xss("goal "), state="active",
@@ -162,14 +165,14 @@ def hostile_product(slug: str = "hostile") -> Hostile:
     WorkItem.objects.create(product=product, sprint=closed, title=xss("done "), points=8, status="done",
                             completed_at=now - timedelta(days=17))
 
-    aimodel = AIModel.objects.create(product=product, name=xss("model "), description=xss(), primary_metric=SHORT,
+    aimodel = AIModel.objects.create(product=product, name=xss("model ", long=True), description=xss(), primary_metric=SHORT,
                                      created_by=evil)
     version = None
     for n, label in enumerate((xss("v1 "), xss("v2 "))):
         version = ModelVersion.objects.create(model=aimodel, version=label, params={xss("param "): xss()},
                                               notes=xss("notes "), created_by=evil,
                                               stage="production" if n else "development")
-        for key in (SHORT, xss("metric ")):
+        for key in (SHORT, xss("metric ", long=True)):
             metric_series = Series.objects.create(kind=Series.Kind.METRIC, key=key)
             ModelMetric.objects.create(version=version, key=key, series=metric_series)
             series_points_upsert(series=metric_series.pk, points=[
