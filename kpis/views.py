@@ -68,8 +68,8 @@ def product_dashboard(request, slug):
     kpis = list(sel.kpi_list_for_user(user=request.user, product=product).prefetch_related("roadmap_items"))
     cards = _with_sparklines(sel.kpi_cards(kpis))
     charts_ = []
-    for card in cards:
-        data = sel.kpi_chart_data(card.kpi, card, time_range)
+    for data in sel.kpi_charts_data(cards, time_range):
+        card = data.card
         current, previous, change = sel.period_change(data)
         charts_.append({"card": card, "kpi": card.kpi, "figure": _figure(data), "id": f"fig-kpi-{card.kpi.pk}",
                         "current": current, "previous": previous, "change": change, "markers": data.markers,

@@ -13,7 +13,10 @@ from kpis.models import KPI, Alert, Objective, Point, Rollup
 from products.selectors import product_list_for_user
 
 from .status import kpi_status, progress_for
-from .timeseries import Bucket, bucket_seconds_for, rollup_width_for, series_buckets, series_has_rollups
+from .timeseries import (
+    CHART_BUCKETS, Bucket, bucket_seconds_for, rollup_width_for, series_buckets, series_buckets_many,
+    series_has_rollups,
+)
 
 RANGES = {  # label, seconds
     "24h": ("24 h", 86400),
@@ -26,6 +29,9 @@ RANGE_TITLES = {"24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 day
                 "1y": "Last year"}
 SPARK_DAYS = 30
 IMPACT_WINDOW = timedelta(days=14)
+# A dashboard chart is about 500 px wide (two to a row): more buckets than that
+# draw nothing more. The KPI page's large chart keeps up to MAX_CHART_POINTS.
+DASHBOARD_CHART_POINTS = 400
 
 
 def _latest_subqueries():
@@ -313,6 +319,24 @@ def kpi_chart_data(kpi: KPI, card: KPICard, time_range: TimeRange, *, with_previ
     markers = kpi_markers(kpi, start=time_range.start, end=time_range.end) if with_markers else []
     return KPIChartData(kpi=kpi, card=card, range=time_range, bucket_seconds=bucket, buckets=buckets,
                         previous=previous, markers=markers)
+
+
+def kpi_charts_data(cards: list[KPICard], time_range: TimeRange, *,
+                    max_points: int = DASHBOARD_CHART_POINTS) -> list[KPIChartData]:
+    """kpi_chart_data for every card of a dashboard, the buckets of all KPIs and both
+    periods read together (at most three queries), at most max_points buckets a chart."""
+    bucket = bucket_seconds_for(start=time_range.start, end=time_range.end, max_points=max_points,
+                                choices=CHART_BUCKETS)
+    both = series_buckets_many(series_ids=[card.kpi.series_id for card in cards], start=time_range.previous.start,
+                               end=time_range.end, bucket_seconds=bucket)
+    out = []
+    for card in cards:
+        rows = both[card.kpi.series_id]
+        out.append(KPIChartData(
+            kpi=card.kpi, card=card, range=time_range, bucket_seconds=bucket,
+            buckets=[b for b in rows if b.ts >= time_range.start], previous=[b for b in rows if b.ts < time_range.start],
+            markers=kpi_markers(card.kpi, start=time_range.start, end=time_range.end)))
+    return out
 
 
 def period_change(data: KPIChartData) -> tuple[float | None, float | None, float | None]:

@@ -4,8 +4,8 @@ The database aggregates; a chart never receives more than it can show.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
+from typing import NamedTuple
 
 from django.db import connection
 
@@ -13,10 +13,15 @@ from kpis.models import Point, Rollup
 
 MAX_CHART_POINTS = 1000
 BUCKETS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "6h": 21600, "1d": 86400, "7d": 604800}
+# Charts may also use 3-hour buckets (hourly rollups still serve them): a 30-day
+# dashboard chart then draws 240 buckets instead of 720 (1 h) or 120 (6 h).
+CHART_BUCKETS = sorted({*BUCKETS.values(), 3 * 3600})
 
 
-@dataclass(frozen=True, slots=True)
-class Bucket:
+class Bucket(NamedTuple):
+    """One bucket of a series. A NamedTuple: a dashboard builds thousands (built
+    with tuple.__new__, which skips the Python-level __new__)."""
+
     ts: datetime
     avg: float
     min: float
@@ -37,10 +42,11 @@ def series_points(*, series_id: int, start: datetime | None = None, end: datetim
     return list(qs[:limit] if limit else qs)
 
 
-def bucket_seconds_for(*, start: datetime, end: datetime, max_points: int = MAX_CHART_POINTS) -> int:
-    """The smallest standard bucket that keeps a range under max_points."""
+def bucket_seconds_for(*, start: datetime, end: datetime, max_points: int = MAX_CHART_POINTS,
+                       choices=None) -> int:
+    """The smallest bucket (of choices: the API's BUCKETS by default) that keeps a range under max_points."""
     span = max((end - start).total_seconds(), 1)
-    for seconds in sorted(BUCKETS.values()):
+    for seconds in sorted(BUCKETS.values()) if choices is None else choices:
         if span / seconds <= max_points:
             return seconds
     return int(span // max_points) + 1
@@ -94,13 +100,7 @@ def series_buckets(*, series_id: int, start: datetime, end: datetime, bucket_sec
             )
             rows = [(*row, None) for row in cursor.fetchall()]
             _fill_last_sqlite(rows, series_id=series_id, start=start, end=end, bucket_seconds=bucket_seconds)
-    return [
-        Bucket(
-            ts=datetime.fromtimestamp(int(b) * bucket_seconds, tz=dt_timezone.utc),
-            avg=avg, min=mn, max=mx, sum=sm, count=cnt, last=last,
-        )
-        for b, avg, mn, mx, sm, cnt, last in rows
-    ]
+    return _buckets(rows, bucket_seconds)
 
 
 def series_has_rollups(*, series_id: int) -> bool:
@@ -135,13 +135,67 @@ def _rollup_buckets(*, series_id, start, end, bucket_seconds, width) -> list[Buc
             )
             last_by_ts = dict(cursor.fetchall())
             rows = [(*row[:6], last_by_ts.get(row[6])) for row in raw_rows]
-    return [
-        Bucket(
-            ts=datetime.fromtimestamp(int(b) * bucket_seconds, tz=dt_timezone.utc),
-            avg=avg, min=mn, max=mx, sum=sm, count=int(cnt), last=last,
-        )
-        for b, avg, mn, mx, sm, cnt, last in rows
-    ]
+    return _buckets(rows, bucket_seconds)
+
+
+def _buckets(rows, bucket_seconds: int) -> list[Bucket]:
+    """Rows of (bucket number, avg, min, max, sum, count, last) as Buckets."""
+    new, fromts, utc = tuple.__new__, datetime.fromtimestamp, dt_timezone.utc
+    return [new(Bucket, (fromts(int(b) * bucket_seconds, tz=utc), avg, mn, mx, sm, int(cnt), last))
+            for b, avg, mn, mx, sm, cnt, last in rows]
+
+
+def series_buckets_many(*, series_ids: list[int], start: datetime, end: datetime,
+                        bucket_seconds: int) -> dict[int, list[Bucket]]:
+    """series_buckets for several series (a dashboard's KPIs) in at most three queries.
+
+    Which series have rollups (one query), the buckets of those from their
+    rollups (one), the others from raw points (one). Same values as
+    series_buckets(source="auto") for each series.
+    """
+    series_ids = list(dict.fromkeys(series_ids))
+    out: dict[int, list[Bucket]] = {sid: [] for sid in series_ids}
+    if not series_ids:
+        return out
+    if connection.vendor != "postgresql":
+        for sid in series_ids:
+            out[sid] = series_buckets(series_id=sid, start=start, end=end, bucket_seconds=bucket_seconds)
+        return out
+    width = rollup_width_for(bucket_seconds)
+    rolled: list[int] = []
+    with connection.cursor() as cursor:
+        if width:
+            cursor.execute(
+                f"SELECT s FROM unnest(%s::bigint[]) AS s "
+                f"WHERE EXISTS (SELECT 1 FROM {Rollup._meta.db_table} r WHERE r.series_id = s)", [series_ids])
+            rolled = [row[0] for row in cursor.fetchall()]
+        raw = [sid for sid in series_ids if sid not in set(rolled)]
+        rows = []
+        if rolled:
+            aligned = datetime.fromtimestamp(int(start.timestamp()) // width * width, tz=dt_timezone.utc)
+            cursor.execute(
+                f"SELECT series_id, floor(extract(epoch from ts) / %s)::bigint AS b, sum(sum) / sum(count), min(min), "
+                f"max(max), sum(sum), sum(count), (array_agg(last ORDER BY last_ts DESC))[1] "
+                f"FROM {Rollup._meta.db_table} WHERE series_id = ANY(%s) AND bucket = %s AND ts >= %s AND ts < %s "
+                f"GROUP BY series_id, b ORDER BY series_id, b",
+                [bucket_seconds, rolled, width, aligned, end],
+            )
+            rows += cursor.fetchall()
+        if raw:
+            cursor.execute(
+                f"SELECT series_id, floor(extract(epoch from ts) / %s)::bigint AS b, avg(value), min(value), max(value), "
+                f"sum(value), count(*), (array_agg(value ORDER BY ts DESC, step DESC))[1] "
+                f"FROM {Point._meta.db_table} WHERE series_id = ANY(%s) AND ts >= %s AND ts < %s "
+                f"GROUP BY series_id, b ORDER BY series_id, b",
+                [bucket_seconds, raw, start, end],
+            )
+            rows += cursor.fetchall()
+    grouped: dict[int, list] = {}
+    for row in rows:
+        grouped.setdefault(row[0], []).append(row[1:])
+    for sid, series_rows in grouped.items():
+        out[sid] = _buckets(series_rows, bucket_seconds)
+    return out
 
 
 def _fill_last_sqlite(rows, *, series_id, start, end, bucket_seconds):

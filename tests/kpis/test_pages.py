@@ -46,6 +46,28 @@ def test_dashboard_query_count_does_not_grow_with_points(client, product, viewer
         page_get(client, f"/kpis/{product.slug}/?range=1y")
 
 
+def test_dashboard_reads_every_chart_at_once_and_caps_its_buckets(client, product, viewer, kpi,
+                                                                  django_assert_num_queries):
+    """Queries do not grow with the number of KPIs; a 30-day chart gets 3-hour buckets (240, not 720)."""
+    login(client, viewer)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as one:
+        page_get(client, f"/kpis/{product.slug}/?range=30d")
+    for i in range(3):
+        other = make_kpi(product, f"other-{i}", target=1)
+        add_points(other, [1.0] * 30, start=timezone.now() - timedelta(days=20), step=timedelta(hours=7))
+    with django_assert_num_queries(len(one.captured_queries)):
+        html = page_get(client, f"/kpis/{product.slug}/?range=30d").content.decode()
+    assert html.count('data-figure="fig-kpi-') == 4 and "buckets of 3 hours" in html
+    import json
+    import re
+
+    figure = json.loads(re.search(rf'id="fig-kpi-{kpi.pk}" type="application/json">(.*?)</script>', html).group(1))
+    assert figure["layout"]["meta"]["buckets"] in (24, 25)  # 72 hourly points, 3 to a bucket (25 when not aligned)
+
+
 def test_pm_creates_and_edits_a_kpi_and_an_objective(client, product, pm):
     login(client, pm)
     item = RoadmapItem.objects.create(product=product, title="Onboarding checklist", status="shipped",

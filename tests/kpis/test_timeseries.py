@@ -6,7 +6,7 @@ import pytest
 from django.db import connection, connections
 
 from kpis.models import Point, Rollup, Series
-from kpis.selectors.timeseries import series_buckets, series_latest, series_points
+from kpis.selectors.timeseries import series_buckets, series_buckets_many, series_latest, series_points
 from kpis.services.timeseries import PointIn, series_points_upsert, series_points_upsert_many, series_rollups_refresh
 
 UTC = timezone.utc
@@ -139,3 +139,20 @@ def test_concurrent_overlapping_batches_store_each_point_once():
         assert cursor.fetchone() == (expected, expected)
     assert sum(Rollup.objects.filter(series=series, bucket=3600).values_list("count", flat=True)) == expected
     assert sum(Rollup.objects.filter(series=series, bucket=86400).values_list("count", flat=True)) == expected
+
+
+def test_buckets_of_many_series_at_once_equal_each_series_read_alone(db):
+    """A dashboard reads all its KPIs in one go: rolled-up, raw-only (written around the store) and empty series."""
+    rolled, raw_only, empty = (Series.objects.create(kind=Series.Kind.KPI, key=k) for k in ("a", "b", "c"))
+    series_points_upsert(series=rolled, points=minutes(3000, value=lambda i: float(i % 13)))
+    Point.objects.bulk_create([Point(series=raw_only, ts=T0 + timedelta(minutes=7 * i), value=i % 5) for i in range(500)])
+    ids = [rolled.pk, raw_only.pk, empty.pk]
+    for bucket in (300, 3600, 3 * 3600, 86400):
+        start, end = T0 - timedelta(hours=5), T0 + timedelta(days=3)
+        many = series_buckets_many(series_ids=ids, start=start, end=end, bucket_seconds=bucket)
+        assert set(many) == set(ids) and many[empty.pk] == []
+        for sid in ids:
+            alone = series_buckets(series_id=sid, start=start, end=end, bucket_seconds=bucket)
+            assert [(b.ts, round(b.avg, 9), b.min, b.max, b.count, b.last) for b in many[sid]] == \
+                [(b.ts, round(b.avg, 9), b.min, b.max, b.count, b.last) for b in alone]
+        assert many[rolled.pk] and many[raw_only.pk]
