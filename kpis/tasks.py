@@ -8,7 +8,9 @@ from kpis.models import KPI, AlertDelivery, ImportJob
 def kpi_evaluate(kpi_id: int) -> None:
     """Re-evaluate a KPI's threshold alert after new points (or new thresholds)."""
     from kpis.services.alerts import kpi_evaluate as evaluate
+    from pmhub.outbox import coalesced_started
 
+    coalesced_started(kpi_evaluate, kpi_id)  # before reading: points committed from now on queue another
     kpi = KPI.objects.select_related("product").filter(pk=kpi_id).first()
     if kpi is None:
         return

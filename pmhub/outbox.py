@@ -10,6 +10,7 @@ take ids and re-read), since a flush may race a late send.
 import hashlib
 import json
 import logging
+import time
 
 from django.db import transaction
 
@@ -67,6 +68,70 @@ def delay_on_commit(task, *args) -> None:
                 log.exception("could not keep %s%s in the outbox", task.name, tuple(args))
 
     transaction.on_commit(send)
+
+
+# After a cache failure, coalescing is off for this long in this process, so a
+# Redis outage costs one cache timeout per process, not one per request.
+CACHE_RETRY_AFTER = 5.0
+_cache_down_until = 0.0
+
+
+def _queued_key(task_name: str, args: list) -> str:
+    return f"outbox:queued:{_key(task_name, args)}"
+
+
+def delay_on_commit_coalesced(task, *args, window: int = 60) -> None:
+    """delay_on_commit, but while one such message waits for a worker, later calls add none.
+
+    For tasks that recompute from current state (a KPI's evaluation after new
+    points): fifty ingest requests a second for one KPI then queue one
+    evaluation at a time, not fifty. The task must call `coalesced_started`
+    before it reads anything, so points committed after that queue another.
+    The mark lives in the cache for at most `window` seconds (a lost message
+    delays the next evaluation by that much at worst); without the cache,
+    every call queues.
+    """
+    args = list(args)
+
+    def send():
+        global _cache_down_until
+        from django.core.cache import cache
+
+        key = _queued_key(task.name, args)
+        if time.monotonic() < _cache_down_until:
+            key = None
+        else:
+            try:
+                if not cache.add(key, 1, timeout=window):
+                    return  # one is queued and has not started: it will see these points
+            except Exception:  # noqa: BLE001 - no cache (Redis down): queue every time for a while
+                _cache_down_until = time.monotonic() + CACHE_RETRY_AFTER
+                key = None
+        if send_now(task, args):
+            return
+        try:
+            save_for_later(task.name, args)
+        except Exception:  # noqa: BLE001
+            log.exception("could not keep %s%s in the outbox", task.name, tuple(args))
+            if key:
+                try:
+                    cache.delete(key)
+                except Exception:  # noqa: BLE001
+                    pass
+
+    transaction.on_commit(send)
+
+
+def coalesced_started(task, *args) -> None:
+    """Called by a coalesced task before it reads: calls from now on queue a new message."""
+    from django.core.cache import cache
+
+    if time.monotonic() < _cache_down_until:
+        return
+    try:
+        cache.delete(_queued_key(task.name, list(args)))
+    except Exception:  # noqa: BLE001 - no cache: nothing was coalesced
+        pass
 
 
 def flush(limit: int = 1000) -> int:

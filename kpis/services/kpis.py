@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from pmhub.audit import audit_record
-from pmhub.outbox import delay_on_commit
+from pmhub.outbox import delay_on_commit, delay_on_commit_coalesced
 from pmhub.permissions import require
 from pmhub.roles import Action
 from kpis.models import KPI, Objective, Series
@@ -162,8 +162,9 @@ def kpi_points_ingest(*, kpi: KPI, points: list[PointIn], actor=None, evaluate: 
         if evaluate:
             from kpis.tasks import kpi_evaluate
 
-            kpi_id = kpi.pk
-            delay_on_commit(kpi_evaluate, kpi_id)
+            # Coalesced: a KPI fed by many clients at once is evaluated once per
+            # worker turn, not once per request (the evaluation reads the latest points).
+            delay_on_commit_coalesced(kpi_evaluate, kpi.pk)
     return stored
 
 

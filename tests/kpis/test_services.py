@@ -89,6 +89,26 @@ def test_threshold_alert_opens_once_escalates_and_resolves_with_email(kpi, pm, d
     assert len(mail.outbox) == 3 and "Resolved" in mail.outbox[2].subject
 
 
+def test_evaluations_coalesce_while_one_waits_for_a_worker(kpi, django_capture_on_commit_callbacks):
+    """Many ingests of one KPI queue one evaluation at a time; once it starts, the next ingest queues another."""
+    from django.core.cache import cache
+
+    from kpis.tasks import kpi_evaluate
+    from pmhub.outbox import _queued_key
+
+    key = _queued_key(kpi_evaluate.name, [kpi.pk])
+    cache.add(key, 1, timeout=60)  # an evaluation is queued and no worker has taken it yet
+    with django_capture_on_commit_callbacks(execute=True):
+        kpi_points_ingest(kpi=kpi, points=recent([95, 78]))
+    assert not Alert.objects.exists()  # nothing queued: the waiting evaluation will see these points
+    kpi_evaluate.apply(args=[kpi.pk])  # the worker takes it: it reads the latest points
+    assert Alert.objects.get().severity == "warning" and cache.get(key) is None
+    with django_capture_on_commit_callbacks(execute=True):
+        kpi_points_ingest(kpi=kpi, points=recent([60], minutes_apart=0))
+    assert Alert.objects.get().severity == "critical"  # queued (and, eager here, run) at once
+    assert cache.get(key) is None
+
+
 def test_lower_is_better_breaches_above(product):
     kpi = make_kpi(product, "latency", direction="lower", warning_threshold=200, critical_threshold=400)
     kpi_points_ingest(kpi=kpi, points=recent([150, 250]))
