@@ -3,6 +3,12 @@
 Batches of 1,000 and 10,000 points, 1 and 4 concurrent clients (processes,
 bodies encoded before the clock starts). Prints points per second.
 
+With REDIS_URL set, it runs like production: Redis as broker and cache, and a
+Celery worker (one process) taking the KPI evaluations that ingest queues, on
+the same cores. Without it, evaluations run inside each request (eager).
+The API rate limit is raised for the run (API_THROTTLE_RATE): one token sends
+more than the default 1,200 requests a minute here.
+
     .venv/bin/python bench/kpis_ingest.py [--seconds 8] [--workers 4]
 """
 import argparse
@@ -65,8 +71,17 @@ def main():
     token = common.token_for(user)
     port = free_port()
     env = dict(os.environ)
+    env.setdefault("API_THROTTLE_RATE", "1000000/min")
+    bindir = os.path.dirname(sys.executable)
+    worker = None
+    if env.get("REDIS_URL"):
+        env["CELERY_TASK_ALWAYS_EAGER"] = "0"
+        log = open(os.path.join(common.ROOT, "var", "bench-ingest-worker.log"), "w")
+        worker = subprocess.Popen(
+            [os.path.join(bindir, "celery"), "-A", "pmhub", "worker", "--concurrency", "1", "--loglevel", "WARNING"],
+            cwd=common.ROOT, env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
     proc = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "pmhub.wsgi:application", "--bind",
+        [os.path.join(bindir, "gunicorn"), "pmhub.wsgi:application", "--bind",
          f"127.0.0.1:{port}", "--workers", str(opts.workers), "--log-level", "warning"],
         cwd=common.ROOT, env=env, start_new_session=True)
     try:
@@ -82,7 +97,9 @@ def main():
         with mp.Pool(4) as pool:
             pool.map(client, [(warm_url, token, bodies_for(c, 100, 6, datetime(2021, 1, 1, tzinfo=timezone.utc)), 60)
                               for c in range(4)])
-        print(f"ingest through HTTP: gunicorn {opts.workers} sync workers, PostgreSQL, {os.cpu_count()} CPUs")
+        follow_up = "a Celery worker (Redis broker)" if worker else "in the request (eager, no Redis)"
+        print(f"ingest through HTTP: gunicorn {opts.workers} sync workers, PostgreSQL, {os.cpu_count()} CPUs; "
+              f"KPI evaluations: {follow_up}; load average before: {os.getloadavg()[0]:.2f}")
         print(f"{'batch':>7} {'clients':>7} {'requests':>8} {'points':>9} {'seconds':>7} {'points/s':>9}")
         start = datetime(2022, 1, 1, tzinfo=timezone.utc)
         for batch in (1000, 10_000):
@@ -101,9 +118,12 @@ def main():
                 points = sum(r[0] for r in results)
                 reqs = sum(r[1] for r in results)
                 print(f"{batch:>7} {clients:>7} {reqs:>8} {points:>9} {elapsed:>7.2f} {points / elapsed:>9,.0f}")
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
+        for p in (proc, worker):
+            if p is not None:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait(timeout=20)
 
 
 if __name__ == "__main__":
