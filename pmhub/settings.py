@@ -305,6 +305,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "pmhub.schema.add_error_responses"],
     # Choice sets that share a field name ("stage", "status"): name them, so the schema is stable.
     "ENUM_NAME_OVERRIDES": {
         "ModelStageEnum": [("development", "Development"), ("staging", "Staging"), ("production", "Production"),

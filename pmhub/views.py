@@ -62,7 +62,14 @@ def error_403(request, exception=None):
     return render(request, "403.html", {"message": str(exception or "")}, status=403)
 
 
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
 def error_404(request, exception=None):
+    """404 page; under /api/ the JSON error every API answer uses (a URL that matches no route)."""
+    if _is_api(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
     return render(request, "404.html", status=404)
 
 
@@ -114,6 +121,8 @@ def server_error(request):
     exc = sys.exc_info()[1]
     if isinstance(exc, (OperationalError, InterfaceError)):
         return database_unavailable_response(request)
+    if _is_api(request):
+        return JsonResponse({"detail": "Server error."}, status=500)
     from django.views.defaults import server_error as default_server_error
 
     return default_server_error(request)
