@@ -129,3 +129,14 @@ def test_schema_lists_model_endpoints(client):
     r = client.get("/api/schema/")
     assert r.status_code == 200
     assert b"/api/v1/model-versions/{id}/metrics/" in r.content and b"/api/v1/models/" in r.content
+
+
+@pytest.mark.parametrize("method,url", [
+    ("post", "/api/v1/model-versions/x1/metrics/"), ("post", "/api/v1/model-versions/x1/promote/"),
+    ("post", "/api/v1/models/x1/kpi-feed/"), ("post", "/api/v1/models/x1/versions/"),
+])
+def test_malformed_ids_are_404_not_500(api, product, pm, method, url):
+    """Found by the API fuzz test: a non-numeric id in these actions raised ValueError (500)."""
+    api.as_user(pm)
+    r = getattr(api, method)(url, {}, format="json")
+    assert r.status_code == 404 and r.json() == {"detail": "Not found."}
