@@ -46,6 +46,8 @@ class FeedbackSerializer(serializers.ModelSerializer):
     product = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     tags = serializers.SerializerMethodField()
     links = LinkSerializer(many=True, read_only=True)
+    # Not an EmailField: it is empty when the stakeholder gave none, which `format: email` would refuse.
+    stakeholder_email = serializers.CharField(read_only=True, help_text="E-mail address; empty when none was given.")
 
     class Meta:
         model = Feedback

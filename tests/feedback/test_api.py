@@ -129,3 +129,14 @@ def test_api_flood_gets_429(api, product, pm, settings):
     assert codes == [201] * 5 + [429] * 2
     assert Feedback.objects.count() == 5
     assert api.get("/api/v1/feedback/").status_code == 200  # reading is not throttled
+
+
+def test_feedback_without_email_matches_the_schema(api, product, pm):
+    """Found by the API fuzz test: the schema said `format: email`, so feedback without one ("") broke it."""
+    from tests.utils import assert_matches_schema
+
+    api.as_user(pm)
+    r = api.post("/api/v1/feedback/", {"product": product.slug, "text": "No e-mail given"}, format="json")
+    assert r.status_code == 201 and r.json()["stakeholder_email"] == ""
+    assert_matches_schema(api, r, "POST", "/api/v1/feedback/")
+    assert_matches_schema(api, api.get(f"/api/v1/feedback/{r.json()['id']}/"), "GET", "/api/v1/feedback/{id}/")
