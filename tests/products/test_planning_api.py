@@ -150,3 +150,17 @@ def test_schema_lists_planning_endpoints(api, pm):
     paths = r.json()["paths"]
     assert "/api/v1/roadmap-items/{id}/move/" in paths and "/api/v1/sprints/{id}/close/" in paths
     assert "/api/v1/work-items/{id}/move/" in paths
+
+
+def test_unowned_items_and_unassigned_work_match_the_schema(api, pm, product, item, active_sprint):
+    """Found by the API fuzz test: owner and assignee are null when nobody holds them; the schema said string."""
+    from tests.utils import assert_matches_schema
+
+    services.work_item_create(actor=pm, product=product, title="Nobody's", sprint=active_sprint)
+    api.as_user(pm)
+    r = api.get(f"/api/v1/roadmap-items/?product={product.slug}")
+    assert r.json()["results"][0]["owner"] is None
+    assert_matches_schema(api, r, "GET", "/api/v1/roadmap-items/")
+    r = api.get(f"/api/v1/work-items/?product={product.slug}")
+    assert r.json()["results"][0]["assignee"] is None
+    assert_matches_schema(api, r, "GET", "/api/v1/work-items/")
