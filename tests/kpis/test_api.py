@@ -157,3 +157,13 @@ def test_ingest_opens_and_resolves_alert_with_a_real_webhook(api, product, pm):
     assert events == ["alert.opened", "alert.resolved"]
     r = api.get("/api/v1/alerts/", {"product": product.slug})
     assert r.json()["results"][0]["state"] == "resolved"
+
+
+@pytest.mark.parametrize("query", ["to=0046-03-06T22:32:29-16:07", "to=0001-01-02T00:00:00", "from=0001-01-01T00:30:00%2B01:00"])
+def test_points_read_with_odd_timestamps_is_answered(api, kpi, viewer, product, query):
+    """Found by the API fuzz test: an offset PostgreSQL refuses (-16:07), or a default range before year 1, was a 500."""
+    api.as_user(viewer)
+    r = api.get(f"/api/v1/kpis/{product.slug}/{kpi.key}/points/?{query}")
+    assert r.status_code in (200, 400), r.content[:300]
+    if r.status_code == 400:
+        assert r.json()["detail"] == "Invalid input."
