@@ -1,6 +1,6 @@
 """REST API for the roadmap, sprints and work items. Every write goes through products.services."""
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -256,6 +256,15 @@ class SprintViewSet(viewsets.ModelViewSet):
         sprint = services.sprint_close(actor=request.user, sprint=sprint, unfinished_to=target)
         return self._out(sprint)
 
+    @extend_schema(responses=inline_serializer("SprintBurndown", {
+        "name": serializers.CharField(),
+        "days": serializers.ListField(child=serializers.DateField()),
+        "ideal": serializers.ListField(child=serializers.FloatField()),
+        "remaining": serializers.ListField(child=serializers.IntegerField(allow_null=True)),
+        "scope": serializers.ListField(child=serializers.IntegerField(allow_null=True)),
+        "committed": serializers.IntegerField(),
+        "today": serializers.DateField(allow_null=True),
+    }))
     @action(detail=True, methods=["get"])
     def burndown(self, request, pk=None):
         """Day-by-day ideal, remaining and scope points (from the daily snapshots)."""

@@ -164,3 +164,13 @@ def test_unowned_items_and_unassigned_work_match_the_schema(api, pm, product, it
     r = api.get(f"/api/v1/work-items/?product={product.slug}")
     assert r.json()["results"][0]["assignee"] is None
     assert_matches_schema(api, r, "GET", "/api/v1/work-items/")
+
+
+def test_burndown_matches_the_schema(api, pm, product, active_sprint):
+    """Found by the API fuzz test: the schema described the burndown as a Sprint."""
+    from tests.utils import assert_matches_schema
+
+    api.as_user(pm)
+    r = api.get(f"/api/v1/sprints/{active_sprint.pk}/burndown/")
+    assert r.status_code == 200 and r.json()["name"] == "S1"
+    assert_matches_schema(api, r, "GET", "/api/v1/sprints/{id}/burndown/")
