@@ -231,7 +231,10 @@ def _version_create(request, model):
     data = ModelVersionInSerializer(data=request.data)
     data.is_valid(raise_exception=True)
     fields = dict(data.validated_data)
-    fields.pop("model", None)
+    named = fields.pop("model", None)
+    if named is not None and named != model.pk:
+        # /models/{id}/versions/ with another model in the body: refuse rather than guess which was meant.
+        raise DjangoValidationError({"model": ["Leave model out, or give the id of the model in the URL."]})
     mv = services.model_version_create(actor=request.user, model=model, **fields)
     mv = ModelVersion.objects.select_related("model__product", "created_by").get(pk=mv.pk)
     return Response(ModelVersionSerializer(mv).data, status=status.HTTP_201_CREATED)

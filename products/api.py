@@ -113,10 +113,10 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
         return MembershipSerializer
 
     def create(self, request, *args, **kwargs):
+        product = self.get_product()  # first: a product the caller may not see is a 404, whatever the body
+        require(request.user, product, Action.MANAGE)
         serializer = MembershipSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        product = self.get_product()
-        require(request.user, product, Action.MANAGE)
         membership = services.membership_set_by_username(
             actor=request.user, product=product,
             username=serializer.validated_data["user"]["username"], role=serializer.validated_data["role"],

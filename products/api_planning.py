@@ -225,7 +225,8 @@ class SprintViewSet(viewsets.ModelViewSet):
         s = SprintInputSerializer(data=request.data, partial=partial)
         s.is_valid(raise_exception=True)
         data = dict(s.validated_data)
-        data.pop("product", None)
+        if "product" in data and data.pop("product") != sprint.product.slug:
+            raise ValidationError({"product": ["A sprint cannot move to another product."]})
         sprint = services.sprint_update(actor=request.user, sprint=sprint, **data)
         return self._out(sprint)
 

@@ -186,7 +186,8 @@ def backlog(request, slug):
     if request.method == "POST":
         if request.POST.get("action") == "pull":
             get_product_for(request, slug, Action.TRACK)
-            sprint = open_sprints.filter(pk=request.POST.get("sprint") or 0).first()
+            sprint_pk = request.POST.get("sprint", "")
+            sprint = open_sprints.filter(pk=int(sprint_pk)).first() if sprint_pk.isdigit() else None
             ids = [int(i) for i in request.POST.getlist("items") if i.isdigit()]
             items = list(WorkItem.objects.filter(product=product, sprint__isnull=True, pk__in=ids))
             if sprint is None:

@@ -130,9 +130,9 @@ def hostile_product(slug: str = "hostile") -> Hostile:
 
     objective = Objective.objects.create(product=product, title=xss("objective "), description=xss(),
                                          start_date=today - timedelta(days=60), end_date=today + timedelta(days=60))
-    kpi = KPI.objects.create(product=product, objective=objective, key="hostile-kpi", name=xss("kpi ", long=True),
+    kpi = KPI.objects.create(product=product, objective=objective, key=f"{slug}-kpi", name=xss("kpi ", long=True),
                              description=xss(), unit=SHORT, target=50, warning_threshold=30, critical_threshold=10,
-                             headline=True, series=Series.objects.create(kind=Series.Kind.KPI, key="hostile-kpi"))
+                             headline=True, series=Series.objects.create(kind=Series.Kind.KPI, key=f"{slug}-kpi"))
     start = now - timedelta(days=40)
     series_points_upsert(series=kpi.series_id, points=[
         PointIn(ts=start + timedelta(hours=6 * i), value=float(20 + (i % 9))) for i in range(160)])
@@ -183,8 +183,8 @@ def hostile_product(slug: str = "hostile") -> Hostile:
     MlflowRun.objects.create(run_uuid=f"{abs(hash(slug)):032x}"[:32], version=version, start_time=now,
                              user_id=xss(), tags={xss("tag "): xss()},
                              dataset_inputs=[{"dataset": {"name": xss(), "digest": SHORT, "source": xss()}}])
-    fed = KPI.objects.create(product=product, key="fed-kpi", name=xss("fed "), unit="%",
-                             series=Series.objects.create(kind=Series.Kind.KPI, key="fed-kpi"))
+    fed = KPI.objects.create(product=product, key=f"{slug}-fed", name=xss("fed "), unit="%",
+                             series=Series.objects.create(kind=Series.Kind.KPI, key=f"{slug}-fed"))
     KpiModelFeed.objects.create(kpi=fed, model=aimodel, metric_key=SHORT)
 
     tag = Tag.objects.create(product=product, name=IMG)
