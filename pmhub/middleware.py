@@ -84,6 +84,10 @@ class RequestSizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            # Django reads a body only up to its Content-Length: without one it would see an empty
+            # body and answer as if nothing had been sent. Say so instead, and read none of it.
+            return length_required_response(request)
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -97,6 +101,15 @@ class RequestSizeLimitMiddleware:
         if limit is not None and length > limit:
             return request_too_large_response(request, limit)
         return self.get_response(request)
+
+
+def length_required_response(request) -> HttpResponse:
+    detail = "Send the body with a Content-Length header (chunked request bodies are not accepted)."
+    if _wants_html(request):
+        response = _bare_page(f"<!doctype html><title>Length required</title><p>{detail}</p>", 411)
+    else:
+        response = JsonResponse({"detail": detail}, status=411)
+    return response
 
 
 def request_too_large_response(request, limit: int) -> HttpResponse:
