@@ -14,14 +14,14 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pmhub.permissions import ProductRolePermission, require
+from pmhub.permissions import ProductRolePermission
 from pmhub.roles import Action
 from products.models import RoadmapItem
 from products.selectors import product_list_for_user
 
 from . import selectors
 from .models import KPI, Alert, Objective
-from .selectors.kpis import kpi_by_ref_for_user
+from .selectors.kpis import kpi_by_ref_for_user, kpi_by_ref_for_write
 from .selectors.status import kpi_status
 from .selectors.timeseries import BUCKETS, MAX_CHART_POINTS, bucket_seconds_for, series_buckets, series_points
 from .services import kpis as services
@@ -148,8 +148,11 @@ class KPIPointsView(APIView):
                                                             "stored": serializers.IntegerField()})},
     )
     def post(self, request, *args, **kwargs):
-        kpi = self.get_kpi()
-        require(request.user, kpi.product, Action.TRACK)
+        try:
+            kpi = kpi_by_ref_for_write(user=request.user, ref=self.kwargs.get("pk") or self.kwargs["product"],
+                                       key=self.kwargs.get("key"), action=Action.TRACK)
+        except (KPI.DoesNotExist, ValueError):
+            raise Http404("No such KPI.") from None
         try:
             body = json.loads(request.body or b"null")  # NaN and Infinity parse to floats: points_parse reports them
         except (ValueError, UnicodeDecodeError) as exc:
