@@ -7,6 +7,8 @@ postgres://postgres@127.0.0.1:5432), each on a scratch database it creates:
 pmhub under gunicorn (2 workers x 4 threads, as the test fixture), MLflow as
 `mlflow server` (2 workers) from a separate virtualenv the benchmark builds
 itself under var/bench/mlflow-venv (mlflow==MLFLOW_VERSION, psycopg2-binary).
+The scratch databases are pmhub_bench_mlflow and mlflow_bench (BENCH_PMHUB_DB,
+BENCH_MLFLOW_DB to change them): a run drops and recreates them.
 Each client sends log-batch requests of 1,000 metrics (10 keys x 100 steps,
 new steps every request) to its own run; 1 and 4 clients at once. Prints
 metrics/s for each and the ratio.
@@ -32,7 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 MLFLOW_VERSION = "3.17.2"
 VENV = ROOT / "var" / "bench" / "mlflow-venv"
 PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
-PMHUB_DB, MLFLOW_DB = "pmhub_bench_mlflow", "mlflow_bench"
+# Scratch databases, dropped and recreated by each run: give each person running it their own.
+PMHUB_DB = os.environ.get("BENCH_PMHUB_DB", "pmhub_bench_mlflow")
+MLFLOW_DB = os.environ.get("BENCH_MLFLOW_DB", "mlflow_bench")
 METRICS_PER_REQUEST = 1000
 KEYS = 10
 
