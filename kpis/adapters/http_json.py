@@ -115,6 +115,8 @@ class HttpJsonAdapter(Adapter):
                                          body=body.encode() if body else None, timeout=timeout)
         try:
             document = json.loads(data)
+        except RecursionError:
+            raise PullError("the response is JSON nested too deeply to read") from None
         except ValueError:
             kind = ctype.split(";")[0] or "an unknown content type"
             raise PullError(f"the response is not JSON ({kind}, starts with {data[:30]!r})") from None

@@ -76,6 +76,13 @@ class _GuardMixin:
         self._dns_host = resolve_checked(self.host, self.port)
         return super()._new_conn()
 
+    def request(self, *args, **kwargs):
+        # Every request, on a new or a reused connection, is watched by the current fetch's deadline.
+        watchdog = getattr(_local, "watchdog", None)
+        if watchdog is not None:
+            watchdog.watch(self)
+        return super().request(*args, **kwargs)
+
 
 class GuardedHTTPConnection(_GuardMixin, HTTPConnection):
     pass
@@ -100,6 +107,51 @@ class GuardedAdapter(HTTPAdapter):
 
 
 _local = threading.local()
+
+
+class _Watchdog:
+    """Shuts the sockets of one fetch down at its deadline.
+
+    Socket timeouts bound each read, not the whole: a source that trickles its status line or
+    body a byte at a time keeps every read under the timeout and would hold the worker until
+    Celery's hard limit. Shutting the socket down from this timer thread ends the blocked read
+    at once, in any pool (prefork, threads) and for any part of the exchange.
+    """
+
+    def __init__(self, timeout: float):
+        self.fired = False
+        self._connections = []
+        self._lock = threading.Lock()
+        # A little after the deadline: plain timeouts (no answer at all) keep their own, clearer message.
+        self._timer = threading.Timer(timeout + 0.5, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, connection) -> None:
+        with self._lock:
+            self._connections.append(connection)
+            fired = self.fired
+        if fired:
+            _shut(connection)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            connections = list(self._connections)
+        for connection in connections:
+            _shut(connection)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+def _shut(connection) -> None:
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def session() -> requests.Session:
@@ -131,8 +183,26 @@ def fetch(url: str, *, method: str = "GET", headers: dict | None = None, params:
     """(status, content type, body) of url, redirects followed by hand under the guard.
 
     Raises HostRefused, TransientPullError (connection errors, timeouts, 5xx) or
-    PullError (4xx, too large, too many redirects).
+    PullError (4xx, too large, too many redirects). Takes at most `timeout` seconds
+    (plus the connect timeout of a connection opened just before it), whatever the server does.
     """
+    watchdog = _Watchdog(timeout)
+    _local.watchdog = watchdog
+    try:
+        return _fetch(url, method=method, headers=headers, params=params, body=body, timeout=timeout)
+    except PullError as exc:
+        said_so = "timed out" in str(exc) or "within" in str(exc)
+        if watchdog.fired and not isinstance(exc, HostRefused) and not said_so:
+            # The socket was shut under a read that was still getting bytes (a trickle).
+            raise TransientPullError(f"the server did not finish answering within {timeout:g} s") from None
+        raise
+    finally:
+        watchdog.cancel()
+        _local.watchdog = None
+
+
+def _fetch(url: str, *, method: str, headers: dict | None, params: dict | None, body: bytes | None,
+           timeout: float) -> tuple[int, str, bytes]:
     deadline = time.monotonic() + timeout
     max_bytes = settings.PMHUB_PULL_MAX_BYTES
     headers = dict(headers or {})

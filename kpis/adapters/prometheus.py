@@ -75,6 +75,8 @@ class PrometheusAdapter(Adapter):
             raise type(exc)(f"{exc} (Prometheus at {config['url']})") from None
         try:
             document = json.loads(data)
+        except RecursionError:
+            raise PullError("Prometheus answered with JSON nested too deeply to read") from None
         except ValueError:
             raise PullError(f"Prometheus answered with something that is not JSON: {data[:30]!r}") from None
         if not isinstance(document, dict) or document.get("status") != "success":
