@@ -9,6 +9,7 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
+from pmhub.api import UTCIsoDateTimeFilter
 from pmhub.permissions import ProductRolePermission
 from pmhub.roles import Action
 from products.models import Product, RoadmapItem
@@ -98,8 +99,8 @@ class FeedbackFilter(filters.FilterSet):
     product = filters.CharFilter(field_name="product__slug")
     tag = filters.CharFilter(field_name="tags__name", distinct=True)
     q = filters.CharFilter(method="search", label="Text search")
-    received_after = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    received_after = UTCIsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = UTCIsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
     sentiment = filters.ChoiceFilter(field_name="sentiment_label", choices=Sentiment.choices)
 
     class Meta:

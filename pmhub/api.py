@@ -1,9 +1,35 @@
-"""API plumbing shared by all apps: pagination, JSON errors."""
+"""API plumbing shared by all apps: pagination, JSON errors, filters."""
+from datetime import timezone as dt_timezone
+
+from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
 from django.http import Http404
+from django_filters import fields as filter_fields, rest_framework as filters
 from rest_framework import exceptions, pagination, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class UTCIsoDateTimeField(filter_fields.IsoDateTimeField):
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(dt_timezone.utc)
+        except OverflowError:
+            raise forms.ValidationError("That timestamp is out of range.", code="invalid") from None
+
+
+class UTCIsoDateTimeFilter(filters.IsoDateTimeFilter):
+    """An ISO 8601 timestamp filter that queries in UTC.
+
+    Python accepts UTC offsets up to ±23:59, PostgreSQL only up to ±15:59: a
+    filter value such as `...-21:01` went to the database as typed and failed
+    there with a 500 (found by the API fuzz test).
+    """
+
+    field_class = UTCIsoDateTimeField
 
 
 class Pagination(pagination.PageNumberPagination):

@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from pmhub.api import UTCIsoDateTimeFilter
 from pmhub.permissions import ProductRolePermission
 from pmhub.roles import Action
 
@@ -65,11 +66,13 @@ class RoadmapStatusSerializer(serializers.Serializer):
 class RoadmapItemFilter(filters.FilterSet):
     product = filters.CharFilter(field_name="product__slug")
     theme = filters.CharFilter(field_name="theme")
+    shipped_at__gte = UTCIsoDateTimeFilter(field_name="shipped_at", lookup_expr="gte")
+    shipped_at__lt = UTCIsoDateTimeFilter(field_name="shipped_at", lookup_expr="lt")
 
     class Meta:
         model = RoadmapItem
         fields = {"status": ["exact", "in"], "horizon": ["exact", "in"], "kind": ["exact"],
-                  "target_date": ["gte", "lte"], "shipped_at": ["gte", "lt"]}
+                  "target_date": ["gte", "lte"]}
 
 
 class RoadmapItemViewSet(viewsets.ModelViewSet):

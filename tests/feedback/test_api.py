@@ -140,3 +140,13 @@ def test_feedback_without_email_matches_the_schema(api, product, pm):
     assert r.status_code == 201 and r.json()["stakeholder_email"] == ""
     assert_matches_schema(api, r, "POST", "/api/v1/feedback/")
     assert_matches_schema(api, api.get(f"/api/v1/feedback/{r.json()['id']}/"), "GET", "/api/v1/feedback/{id}/")
+
+
+def test_received_filters_take_any_utc_offset(api, product, pm):
+    """Found by the API fuzz test: an offset PostgreSQL refuses in a datetime filter was a 500."""
+    api.as_user(pm)
+    api.post("/api/v1/feedback/", {"product": product.slug, "text": "Lovely"}, format="json")
+    r = api.get("/api/v1/feedback/?received_after=0301-07-02T10:14:51-21:01")
+    assert r.status_code == 200 and r.json()["count"] == 1
+    r = api.get("/api/v1/feedback/?received_before=0001-01-01T00:00:00%2B05:00")
+    assert r.status_code == 400 and "received_before" in r.json()["errors"]

@@ -174,3 +174,20 @@ def test_burndown_matches_the_schema(api, pm, product, active_sprint):
     r = api.get(f"/api/v1/sprints/{active_sprint.pk}/burndown/")
     assert r.status_code == 200 and r.json()["name"] == "S1"
     assert_matches_schema(api, r, "GET", "/api/v1/sprints/{id}/burndown/")
+
+
+def test_shipped_at_filters_take_any_utc_offset(api, pm, product, item):
+    """Found by the API fuzz test: an offset PostgreSQL refuses (-21:01) in a datetime filter was a 500."""
+    RoadmapItem.objects.filter(pk=item.pk).update(shipped_at=datetime.datetime(2026, 3, 1, 12, 0, tzinfo=datetime.timezone.utc))
+    api.as_user(pm)
+
+    def ids(query):
+        r = api.get(f"/api/v1/roadmap-items/?product={product.slug}&{query}")
+        assert r.status_code == 200, r.json()
+        return [x["id"] for x in r.json()["results"]]
+
+    assert ids("shipped_at__gte=2026-03-01T13:00:00%2B01:00") == [item.pk]  # 12:00 UTC
+    assert ids("shipped_at__gte=2026-03-01T10:00:00-03:00") == []  # 13:00 UTC
+    assert ids("shipped_at__gte=0301-07-02T10:14:51-21:01") == [item.pk]
+    r = api.get("/api/v1/roadmap-items/?shipped_at__lt=0001-01-01T00:00:00%2B05:00")
+    assert r.status_code == 400 and "shipped_at__lt" in r.json()["errors"]
