@@ -54,6 +54,10 @@ class RoadmapItemInputSerializer(serializers.Serializer):
     effort = serializers.DecimalField(max_digits=7, decimal_places=2, required=False, help_text="Person-weeks.")
 
 
+class RoadmapItemCreateSerializer(RoadmapItemInputSerializer):
+    product = serializers.SlugField(help_text="Slug of the product.")
+
+
 class RoadmapMoveSerializer(serializers.Serializer):
     horizon = serializers.ChoiceField(choices=RoadmapItem.Horizon.choices)
     position = serializers.IntegerField(required=False, allow_null=True, help_text="0-based; omitted: at the end.")
@@ -96,20 +100,20 @@ class RoadmapItemViewSet(viewsets.ModelViewSet):
         return selectors.roadmap_item_list_for_user(user=self.request.user)
 
     def get_serializer_class(self):
-        if self.action in ("create", "update", "partial_update"):
+        if self.action == "create":
+            return RoadmapItemCreateSerializer
+        if self.action in ("update", "partial_update"):
             return RoadmapItemInputSerializer
         return RoadmapItemSerializer
 
     def _out(self, item, code=status.HTTP_200_OK):
         return Response(RoadmapItemSerializer(item, context=self.get_serializer_context()).data, status=code)
 
-    @extend_schema(request=RoadmapItemInputSerializer, responses={201: RoadmapItemSerializer})
+    @extend_schema(request=RoadmapItemCreateSerializer, responses={201: RoadmapItemSerializer})
     def create(self, request, *args, **kwargs):
-        s = RoadmapItemInputSerializer(data=request.data)
+        s = RoadmapItemCreateSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         data = dict(s.validated_data)
-        if "product" not in data:
-            raise ValidationError({"product": ["This field is required."]})
         product = _visible_product(request, data.pop("product"))
         item = services.roadmap_item_create(actor=request.user, product=product, **data)
         return self._out(item, status.HTTP_201_CREATED)
@@ -171,6 +175,10 @@ class SprintInputSerializer(serializers.Serializer):
     end_date = serializers.DateField()
 
 
+class SprintCreateSerializer(SprintInputSerializer):
+    product = serializers.SlugField(help_text="Slug of the product.")
+
+
 class SprintCloseSerializer(serializers.Serializer):
     unfinished_to = serializers.CharField(
         default="backlog", help_text='"backlog" or the id of a planned sprint of the same product.')
@@ -203,7 +211,9 @@ class SprintViewSet(viewsets.ModelViewSet):
         return selectors.sprint_list_for_user(user=self.request.user)
 
     def get_serializer_class(self):
-        if self.action in ("create", "update", "partial_update"):
+        if self.action == "create":
+            return SprintCreateSerializer
+        if self.action in ("update", "partial_update"):
             return SprintInputSerializer
         return SprintSerializer
 
@@ -211,13 +221,11 @@ class SprintViewSet(viewsets.ModelViewSet):
         sprint = selectors.sprint_list_for_user(user=self.request.user).get(pk=sprint.pk)
         return Response(SprintSerializer(sprint).data, status=code)
 
-    @extend_schema(request=SprintInputSerializer, responses={201: SprintSerializer})
+    @extend_schema(request=SprintCreateSerializer, responses={201: SprintSerializer})
     def create(self, request, *args, **kwargs):
-        s = SprintInputSerializer(data=request.data)
+        s = SprintCreateSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         data = dict(s.validated_data)
-        if "product" not in data:
-            raise ValidationError({"product": ["This field is required."]})
         product = _visible_product(request, data.pop("product"))
         sprint = services.sprint_create(actor=request.user, product=product, **data)
         return self._out(sprint, status.HTTP_201_CREATED)
@@ -303,6 +311,10 @@ class WorkItemInputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=WorkItem.Status.choices, required=False)
 
 
+class WorkItemCreateSerializer(WorkItemInputSerializer):
+    product = serializers.SlugField(help_text="Slug of the product.")
+
+
 class WorkItemMoveSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=WorkItem.Status.choices, required=False)
     sprint = serializers.IntegerField(required=False, allow_null=True, help_text="Sprint id; null = backlog.")
@@ -340,7 +352,9 @@ class WorkItemViewSet(viewsets.ModelViewSet):
         return selectors.work_item_list_for_user(user=self.request.user)
 
     def get_serializer_class(self):
-        if self.action in ("create", "update", "partial_update"):
+        if self.action == "create":
+            return WorkItemCreateSerializer
+        if self.action in ("update", "partial_update"):
             return WorkItemInputSerializer
         return WorkItemSerializer
 
@@ -364,13 +378,11 @@ class WorkItemViewSet(viewsets.ModelViewSet):
             raise ValidationError({"roadmap_item": [f"No roadmap item {value} that you can see."]})
         return item
 
-    @extend_schema(request=WorkItemInputSerializer, responses={201: WorkItemSerializer})
+    @extend_schema(request=WorkItemCreateSerializer, responses={201: WorkItemSerializer})
     def create(self, request, *args, **kwargs):
-        s = WorkItemInputSerializer(data=request.data)
+        s = WorkItemCreateSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         data = dict(s.validated_data)
-        if "product" not in data:
-            raise ValidationError({"product": ["This field is required."]})
         product = _visible_product(request, data.pop("product"))
         if "sprint" in data:
             data["sprint"] = self._sprint(data["sprint"])

@@ -176,6 +176,24 @@ def test_burndown_matches_the_schema(api, pm, product, active_sprint):
     assert_matches_schema(api, r, "GET", "/api/v1/sprints/{id}/burndown/")
 
 
+@pytest.mark.parametrize("path,payload", [
+    ("/api/v1/roadmap-items/", {"title": "No product"}),
+    ("/api/v1/sprints/", {"name": "No product", "start_date": "2026-01-05", "end_date": "2026-01-16"}),
+    ("/api/v1/work-items/", {"title": "No product"}),
+])
+def test_create_needs_a_product_and_the_schema_says_so(api, pm, product, path, payload):
+    """Found by the API fuzz test: creating without `product` is refused, but the schema called it optional."""
+    api.as_user(pm)
+    r = api.post(path, payload, format="json")
+    assert r.status_code == 400 and r.json()["errors"] == {"product": ["This field is required."]}
+    schema = api.get("/api/schema/?format=json").json()
+    body = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert "product" in schema["components"]["schemas"][body.rsplit("/", 1)[1]]["required"]
+    # Updates still take it as optional (and refuse a move to another product).
+    update = schema["paths"][path + "{id}/"]["patch"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert "product" not in schema["components"]["schemas"][update.rsplit("/", 1)[1]].get("required", [])
+
+
 def test_shipped_at_filters_take_any_utc_offset(api, pm, product, item):
     """Found by the API fuzz test: an offset PostgreSQL refuses (-21:01) in a datetime filter was a 500."""
     RoadmapItem.objects.filter(pk=item.pk).update(shipped_at=datetime.datetime(2026, 3, 1, 12, 0, tzinfo=datetime.timezone.utc))
