@@ -179,9 +179,11 @@ def stack(pg, private_redis):
             wait_for_port(port, proc)
             return f"http://127.0.0.1:{port}"
 
-        def worker(self, name="worker", concurrency=1, **env):
+        def worker(self, name="worker", concurrency=1, queues=None, **env):
             cmd = [os.path.join(BIN, "celery"), "-A", "pmhub", "worker", "--loglevel", "INFO",
                    "--concurrency", str(concurrency), "--hostname", f"{name}@%h", "--without-mingle", "--without-gossip"]
+            if queues:
+                cmd += ["-Q", queues]
             proc = spawn(cmd, {**self.env, **{k: str(v) for k, v in env.items()}}, _log_path(f"celery-{name}"))
             self.procs.append(proc)
             return proc
@@ -200,6 +202,18 @@ def stack(pg, private_redis):
     s = Stack()
     yield s
     s.close()
+
+
+def worker_queues() -> str:
+    """Every queue main's Celery configuration routes tasks to, for a worker's -Q (pulls may have their own)."""
+    from pmhub.celery import app
+
+    queues = {app.conf.task_default_queue or "celery"}
+    routes = app.conf.task_routes or {}
+    for route in (routes.values() if isinstance(routes, dict) else []):
+        if isinstance(route, dict) and route.get("queue"):
+            queues.add(route["queue"])
+    return ",".join(sorted(queues))
 
 
 def wait_until(predicate, timeout=30.0, interval=0.2, message="condition"):

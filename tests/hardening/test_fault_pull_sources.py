@@ -20,6 +20,7 @@ from django.utils import timezone
 from kpis.models import MetricSource, Point, PullRun
 from tests import factories
 from tests.fixtures_live import BIN, _log_path, process_env, spawn, stop
+from tests.hardening.conftest import worker_queues
 from tests.kpis.factories import make_kpi
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -115,18 +116,6 @@ def hostile_server():
     server.server_close()
 
 
-def _worker_queues() -> str:
-    """Every queue main's Celery configuration routes tasks to (so the worker takes the pulls wherever they go)."""
-    from pmhub.celery import app
-
-    queues = {app.conf.task_default_queue or "celery"}
-    routes = app.conf.task_routes or {}
-    for route in (routes.values() if isinstance(routes, dict) else []):
-        if isinstance(route, dict) and route.get("queue"):
-            queues.add(route["queue"])
-    return ",".join(sorted(queues))
-
-
 def test_hostile_sources_never_hold_a_worker_past_their_timeout(hostile_server, artifacts_dir):
     from kpis.tasks_sources import pull_source
     from pmhub.celery import app
@@ -141,7 +130,7 @@ def test_hostile_sources_never_hold_a_worker_past_their_timeout(hostile_server, 
     app.conf.task_always_eager = False
     log = _log_path("celery-hostile-sources")
     worker = spawn([os.path.join(BIN, "celery"), "-A", "pmhub", "worker", "--loglevel", "INFO", "--concurrency", "2",
-                    "--hostname", "hostile@%h", "--without-mingle", "--without-gossip", "-Q", _worker_queues()],
+                    "--hostname", "hostile@%h", "--without-mingle", "--without-gossip", "-Q", worker_queues()],
                    process_env(PMHUB_PULL_ALLOWED_HOSTS="127.0.0.1", PMHUB_PULL_MAX_RETRIES="0"), log)
     try:
         slot = timezone.now().replace(microsecond=0)
