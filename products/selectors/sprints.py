@@ -91,11 +91,8 @@ def sprint_burndown(*, sprint, today=None) -> dict:
     last_day = sprint.end_date
     if snaps:
         last_day = max(last_day, max(snaps))
-    days = []
-    d = sprint.start_date
-    while d <= last_day:
-        days.append(d)
-        d += datetime.timedelta(days=1)
+    # By count, not `d += 1 day` up to last_day: that overflowed on a sprint ending 9999-12-31.
+    days = [sprint.start_date + datetime.timedelta(days=i) for i in range((last_day - sprint.start_date).days + 1)]
     if sprint.state == Sprint.State.CLOSED:
         horizon = max(snaps) if snaps else sprint.start_date
     elif sprint.state == Sprint.State.ACTIVE:

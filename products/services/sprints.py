@@ -21,6 +21,7 @@ __all__ = [
 ]
 
 SPRINT_FIELDS = ("name", "goal", "start_date", "end_date")
+MAX_SPRINT_DAYS = 366
 WORK_ITEM_FIELDS = ("title", "description", "type", "points", "assignee", "roadmap_item")
 BACKLOG = "backlog"
 _UNSET = object()
@@ -54,6 +55,9 @@ def _clean_sprint(sprint: Sprint) -> None:
     sprint.end_date = _as_date(sprint.end_date, "end_date", errors)
     if sprint.start_date and sprint.end_date and sprint.end_date < sprint.start_date:
         errors["end_date"] = ["The sprint cannot end before it starts."]
+    elif sprint.start_date and sprint.end_date and (sprint.end_date - sprint.start_date).days >= MAX_SPRINT_DAYS:
+        # Its burndown has a point per day: a sprint over centuries made one with millions.
+        errors["end_date"] = [f"A sprint lasts at most {MAX_SPRINT_DAYS} days."]
     if errors:
         raise ValidationError(errors)
 

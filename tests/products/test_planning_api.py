@@ -209,3 +209,17 @@ def test_shipped_at_filters_take_any_utc_offset(api, pm, product, item):
     assert ids("shipped_at__gte=0301-07-02T10:14:51-21:01") == [item.pk]
     r = api.get("/api/v1/roadmap-items/?shipped_at__lt=0001-01-01T00:00:00%2B05:00")
     assert r.status_code == 400 and "shipped_at__lt" in r.json()["errors"]
+
+
+def test_sprint_length_is_bounded_and_the_last_date_works(api, pm, product):
+    """A sprint over centuries made a burndown with millions of days; one ending 9999-12-31 was a 500."""
+    api.as_user(pm)
+    r = api.post("/api/v1/sprints/", {"product": product.slug, "name": "Forever", "start_date": "0001-01-01",
+                                      "end_date": "9999-12-31"}, format="json")
+    assert r.status_code == 400 and r.json()["errors"]["end_date"] == ["A sprint lasts at most 366 days."]
+    assert not Sprint.objects.filter(name="Forever").exists()
+    r = api.post("/api/v1/sprints/", {"product": product.slug, "name": "Last", "start_date": "9999-12-18",
+                                      "end_date": "9999-12-31"}, format="json")
+    assert r.status_code == 201
+    r = api.get(f"/api/v1/sprints/{r.json()['id']}/burndown/")
+    assert r.status_code == 200 and r.json()["days"][-1] == "9999-12-31" and len(r.json()["days"]) == 14
