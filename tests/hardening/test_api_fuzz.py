@@ -227,3 +227,18 @@ def test_fuzz_as_viewer(fuzz_env, django_db_blocker, label):
         assert not changed, f"a viewer's {method} {case.formatted_path} changed {changed}"
 
     _fuzz(fuzz_env["viewer"], label, on_case)
+
+
+def test_database_fingerprint_sees_a_write(fuzz_env, django_db_blocker):
+    """The viewer's "nothing changed" check would pass vacuously if the fingerprint missed writes."""
+    from products.models import Product
+
+    with django_db_blocker.unblock():
+        before = database_fingerprint()
+        product = Product.objects.get(slug="viewer-main")
+        Product.objects.filter(pk=product.pk).update(description=product.description + " (changed)")
+        try:
+            after = database_fingerprint()
+        finally:
+            Product.objects.filter(pk=product.pk).update(description=product.description)
+    assert [t for t in after if after[t] != before[t]] == ["products_product"]
