@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from pmhub.permissions import user_can
@@ -36,10 +37,16 @@ def _posted_item(request, product):
     return RoadmapItem.objects.filter(product=product, pk=int(value)).first() if value.isdigit() else None
 
 
+def _same_site_path(request, nxt: str) -> bool:
+    """A path on this site ("/\\evil.example" is another site to a browser, so Django's check too)."""
+    return nxt.startswith("/") and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()},
+                                                                     require_https=request.is_secure())
+
+
 def _back(request, fallback: str) -> str:
     """Where to go after a POST: the page it came from (same site only), else fallback."""
     nxt = request.POST.get("next", "")
-    return nxt if nxt.startswith("/") and not nxt.startswith("//") else fallback
+    return nxt if _same_site_path(request, nxt) else fallback
 
 
 @login_required
@@ -354,7 +361,7 @@ def reach(request, slug, item_pk):
             messages.success(request, f"Reach of “{item.title}” set to {request.POST.get('reach')}.")
             return redirect(_back(request, reverse("feedback:most-requested", args=[product.slug])))
     nxt = request.GET.get("next", "")
-    if not nxt.startswith("/") or nxt.startswith("//"):
+    if not _same_site_path(request, nxt):
         nxt = reverse("feedback:most-requested", args=[product.slug])
     return render(request, "feedback/reach.html", {"product": product, "item": item, "suggestion": suggestion,
                                                    "next": nxt})

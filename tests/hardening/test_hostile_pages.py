@@ -214,3 +214,15 @@ def test_dashboard_ranges_and_filters_show_hostile_text_escaped(client, hostile)
         assert response.status_code == 200, path
         _check(response, path)
 
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example/", "/\\/evil.example/",
+                                    "javascript:alert(1)", " /\\evil.example"])
+def test_return_paths_never_lead_to_another_site(client, hostile, target):
+    client.force_login(hostile.pm)
+    slug = hostile.product.slug
+    response = client.post(f"/feedback/{slug}/{hostile.feedback.pk}/triage/", {"status": "reviewed", "next": target})
+    assert response.status_code == 302 and response["Location"] == f"/feedback/{slug}/{hostile.feedback.pk}/"
+    page = client.get(f"/feedback/{slug}/roadmap/{hostile.item.pk}/reach/", {"next": target}).content.decode()
+    assert f'href="/feedback/{slug}/most-requested/"' in page
+    assert not any(bad in page for bad in ('href="//', 'href="/\\', 'href="https://evil', 'href="javascript', 'href=" '))
