@@ -26,6 +26,8 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from .base import PullError, TransientPullError
 
 MAX_REDIRECTS = 5
+# The watchdog cuts a fetch this long after its timeout (the fetch's own checks come first).
+WATCHDOG_GRACE = 0.5
 USER_AGENT = "pmhub-pull/1.0"
 
 
@@ -77,11 +79,52 @@ class _GuardMixin:
         return super()._new_conn()
 
     def request(self, *args, **kwargs):
-        # Every request, on a new or a reused connection, is watched by the current fetch's deadline.
-        watchdog = getattr(_local, "watchdog", None)
-        if watchdog is not None:
-            watchdog.watch(self)
-        return super().request(*args, **kwargs)
+        watch = getattr(_local, "watch", None)
+        if watch is not None:
+            watch.conns.append(self)
+        result = super().request(*args, **kwargs)
+        if watch is not None and self.sock is not None:
+            # The response may outlive self.sock (http.client hands a closing connection's
+            # socket over to its response), so the watchdog keeps the socket itself too.
+            watch.conns.append(self.sock)
+        return result
+
+
+class _Watchdog:
+    """Shuts down the sockets of one fetch once its time is up.
+
+    The per-recv read timeout alone does not bound a request: a server that drips a
+    byte every few seconds keeps every recv short. Pulls run in a threads pool, where
+    Celery enforces no soft or hard time limit (a thread cannot be killed), so this
+    is the hard bound: at the deadline a timer thread shuts the connection's socket
+    down, the blocked read returns at once, and the fetch fails as timed out.
+    """
+
+    def __init__(self, seconds: float):
+        self.conns: list = []
+        self.fired = self.cancelled = False
+        self.lock = threading.Lock()  # cancel() waits for a firing timer: a pooled connection the
+        self.timer = threading.Timer(seconds, self._fire)  # next fetch reuses is never cut
+        self.timer.daemon = True
+
+    def _fire(self):
+        with self.lock:
+            if self.cancelled:
+                return
+            self.fired = True
+            for conn in list(self.conns):
+                sock = conn if isinstance(conn, socket.socket) else getattr(conn, "sock", None)
+                if sock is not None:
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+    def cancel(self):
+        """Afterwards `fired` is final."""
+        self.timer.cancel()
+        with self.lock:
+            self.cancelled = True
 
 
 class GuardedHTTPConnection(_GuardMixin, HTTPConnection):
@@ -107,51 +150,6 @@ class GuardedAdapter(HTTPAdapter):
 
 
 _local = threading.local()
-
-
-class _Watchdog:
-    """Shuts the sockets of one fetch down at its deadline.
-
-    Socket timeouts bound each read, not the whole: a source that trickles its status line or
-    body a byte at a time keeps every read under the timeout and would hold the worker until
-    Celery's hard limit. Shutting the socket down from this timer thread ends the blocked read
-    at once, in any pool (prefork, threads) and for any part of the exchange.
-    """
-
-    def __init__(self, timeout: float):
-        self.fired = False
-        self._connections = []
-        self._lock = threading.Lock()
-        # A little after the deadline: plain timeouts (no answer at all) keep their own, clearer message.
-        self._timer = threading.Timer(timeout + 0.5, self._fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def watch(self, connection) -> None:
-        with self._lock:
-            self._connections.append(connection)
-            fired = self.fired
-        if fired:
-            _shut(connection)
-
-    def _fire(self) -> None:
-        with self._lock:
-            self.fired = True
-            connections = list(self._connections)
-        for connection in connections:
-            _shut(connection)
-
-    def cancel(self) -> None:
-        self._timer.cancel()
-
-
-def _shut(connection) -> None:
-    sock = getattr(connection, "sock", None)
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 def session() -> requests.Session:
@@ -186,23 +184,31 @@ def fetch(url: str, *, method: str = "GET", headers: dict | None = None, params:
     PullError (4xx, too large, too many redirects). Takes at most `timeout` seconds
     (plus the connect timeout of a connection opened just before it), whatever the server does.
     """
-    watchdog = _Watchdog(timeout)
-    _local.watchdog = watchdog
+    watch = _Watchdog(timeout + WATCHDOG_GRACE)
+    _local.watch = watch
+    watch.timer.start()
     try:
-        return _fetch(url, method=method, headers=headers, params=params, body=body, timeout=timeout)
+        result = _fetch(url, method=method, headers=headers, params=params, body=body, timeout=timeout)
     except PullError as exc:
         said_so = "timed out" in str(exc) or "within" in str(exc)
-        if watchdog.fired and not isinstance(exc, HostRefused) and not said_so:
+        if watch.fired and not isinstance(exc, HostRefused) and not said_so:
             # The socket was shut under a read that was still getting bytes (a trickle).
             raise TransientPullError(f"the server did not finish answering within {timeout:g} s") from None
         raise
     finally:
-        watchdog.cancel()
-        _local.watchdog = None
+        watch.cancel()
+        _local.watch = None
+        if watch.fired:  # its connections are cut: start the next fetch with a fresh pool
+            stale = getattr(_local, "session", None)
+            _local.session = None
+            if stale is not None:
+                stale.close()
+    if watch.fired:  # a body cut short at the deadline may still look complete
+        raise TransientPullError(f"the server did not finish answering within {timeout:g} s")
+    return result
 
 
-def _fetch(url: str, *, method: str, headers: dict | None, params: dict | None, body: bytes | None,
-           timeout: float) -> tuple[int, str, bytes]:
+def _fetch(url, *, method, headers, params, body, timeout):
     deadline = time.monotonic() + timeout
     max_bytes = settings.PMHUB_PULL_MAX_BYTES
     headers = dict(headers or {})

@@ -17,6 +17,9 @@ be pmhub's own database.
 from __future__ import annotations
 
 import math
+import os
+import socket
+import threading
 from datetime import datetime, timezone as dt_timezone
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -29,6 +32,8 @@ from . import net
 from .base import Adapter, FetchResult, PullError, TransientPullError, check_count, to_ts, to_value
 
 MAX_ROWS = 10_000
+# The socket is cut this long after the source's timeout if the database has not answered.
+HARD_GRACE = 2.0
 SCHEMES = ("postgres", "postgresql")
 
 
@@ -157,6 +162,11 @@ class SqlAdapter(Adapter):
         except psycopg2.OperationalError as exc:
             raise TransientPullError(f"cannot connect to the database at {d['host']}:{d['port']}: "
                                      f"{str(exc).strip().splitlines()[-1][:200]}") from None
+        # The hard bound: statement_timeout stops the query on a server that answers; a
+        # server (or network) that hangs would hold the thread forever, and the threads pool
+        # that runs pulls enforces no Celery time limit. So, past the timeout plus a grace,
+        # a timer thread shuts the connection's socket down and the blocked read returns.
+        cut = _SocketCutter(conn, timeout + HARD_GRACE)
         try:
             with conn.cursor() as cursor:
                 cursor.execute("SET TRANSACTION READ ONLY")
@@ -171,14 +181,22 @@ class SqlAdapter(Adapter):
         except pg_errors.ReadOnlySqlTransaction:
             raise PullError("the query tried to write; sources run read-only") from None
         except psycopg2.OperationalError as exc:
+            if cut.fired:
+                raise TransientPullError(f"the database did not answer within {timeout:g} s") from None
             raise TransientPullError(f"the database connection failed: {str(exc).strip()[:200]}") from None
         except psycopg2.Error as exc:
             raise PullError(f"the database refused the query: {(exc.pgerror or str(exc)).strip()[:300]}") from None
         finally:
+            cut.cancel()
             try:
-                conn.rollback()
+                if not cut.fired:
+                    conn.rollback()
+            except psycopg2.Error:
+                pass
             finally:
                 conn.close()
+        if cut.fired:
+            raise TransientPullError(f"the database did not answer within {timeout:g} s")
         if len(rows) > MAX_ROWS:
             raise PullError(f"the query returned more than {MAX_ROWS} rows; aggregate or limit it")
         if columns == 1:
@@ -194,6 +212,37 @@ class SqlAdapter(Adapter):
 
     def describe(self, config, secrets):
         return [("Database", masked_dsn(secrets.get("dsn", ""))), ("Query", config.get("query", ""))]
+
+
+class _SocketCutter:
+    """Shuts a psycopg2 connection's socket down after `seconds` unless cancelled first."""
+
+    def __init__(self, conn, seconds: float):
+        self.conn, self.fired, self.cancelled = conn, False, False
+        self.lock = threading.Lock()  # cancel() waits for a firing timer: the fd is never reused under it
+        self.timer = threading.Timer(seconds, self._fire)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def _fire(self):
+        with self.lock:
+            if self.cancelled:
+                return
+            self.fired = True
+            try:
+                sock = socket.socket(fileno=os.dup(self.conn.fileno()))  # shutdown acts on the socket
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                finally:
+                    sock.close()
+            except Exception:  # noqa: BLE001 - the connection may already be gone
+                pass
+
+    def cancel(self):
+        """Before the connection is closed; afterwards `fired` is final."""
+        self.timer.cancel()
+        with self.lock:
+            self.cancelled = True
 
 
 def _row_ts(raw, i):

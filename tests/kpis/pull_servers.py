@@ -113,6 +113,25 @@ class _Handler(BaseHTTPRequestHandler):
                 pass
             self.close_connection = True
             return
+        if path == "/drip":  # a byte every 0.2 s, no length: each read is short, the response never ends
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            started = time.monotonic()
+            try:
+                self.wfile.write(b'{"value": 1, "pad": "')
+                self.wfile.flush()
+                while time.monotonic() - started < float(query.get("s", ["30"])[0]):
+                    time.sleep(0.2)
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                self.wfile.write(b'"}')
+            except (BrokenPipeError, ConnectionResetError):
+                with st.lock:
+                    st.hits["/drip:cut"] += 1
+            return
         if path == "/notnum":
             return self._send(200, {"data": {"value": "n/a"}})
         if path == "/redirect-good":
@@ -231,3 +250,57 @@ def celery_beat_process(tmp_path):
 
 
 __all__ += ["celery_beat_process"]
+
+
+class FreezingProxy:
+    """A TCP proxy on 127.0.0.1 to a real server that stops passing anything on, in both
+    directions, once the client sends `trigger` (bytes): a server that hangs mid-query
+    while its TCP stack stays up."""
+
+    def __init__(self, target_port: int, trigger: bytes):
+        import socket
+
+        self.target_port, self.trigger = target_port, trigger
+        self.frozen = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sockets = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import socket
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            self.sockets += [client, upstream]
+            threading.Thread(target=self._pipe, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, False), daemon=True).start()
+
+    def _pipe(self, src, dst, from_client):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    return
+                if from_client and self.trigger in data:
+                    self.frozen.set()
+                if self.frozen.is_set():
+                    continue  # swallowed: the "server" never answers
+                dst.sendall(data)
+        except OSError:
+            return
+
+    def close(self):
+        self.listener.close()
+        for sock in self.sockets:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+
+__all__ += ["FreezingProxy"]

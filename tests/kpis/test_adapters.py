@@ -70,6 +70,23 @@ def test_5xx_timeouts_and_refused_connections_are_retriable(metrics_server, allo
         fetch("http_json", {"url": f"http://127.0.0.1:{free_port()}/x"})
 
 
+def test_a_server_that_drips_bytes_is_cut_off_at_the_timeout(metrics_server, allow_loopback):
+    """Each read returns within the read timeout, so only the watchdog bounds the request:
+    pulls run in a threads pool, where Celery enforces no time limit."""
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(TransientPullError, match="timed out after 1 s|did not finish answering within 1 s"):
+        fetch("http_json", {"url": metrics_server.url + "/drip?s=30", "json_path": "value"}, timeout=1)
+    assert time.monotonic() - started < 15  # the server would drip for 30 s
+    deadline = time.monotonic() + 5
+    while not metrics_server.hits["/drip:cut"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert metrics_server.hits["/drip:cut"] == 1  # the connection was closed under it
+    # The thread's next pull works (the cut connection is not reused).
+    assert http(metrics_server, "/good", "data.value")[0].value == 42.5
+
+
 def test_redirects_are_followed_and_checked_on_every_hop(metrics_server, allow_loopback):
     assert http(metrics_server, "/redirect-good", "data.value")[0].value == 42.5
     # 169.254.169.254 (cloud metadata) is link-local: refused even though the first hop was allowed.
@@ -158,6 +175,24 @@ def test_sql_runs_read_only_with_a_statement_timeout(sql_source_db, allow_loopba
         cur.execute("SELECT count(*) FROM daily_signups")
         assert cur.fetchone()[0] == 3
     conn.close()
+
+
+def test_sql_on_a_server_that_hangs_mid_query_is_cut_off(sql_source_db, allow_loopback):
+    """statement_timeout needs a server that answers; past the timeout plus a grace the
+    adapter shuts its socket down itself (the threads pool enforces no Celery time limit)."""
+    import time
+
+    p = sql_source_db["params"]
+    proxy = FreezingProxy(int(p["PORT"] or 5432), trigger=b"SELECT 4242")  # noqa: F405
+    try:
+        dsn = {"dsn": f"postgres://{p['USER']}@127.0.0.1:{proxy.port}/{sql_source_db['name']}"}
+        started = time.monotonic()
+        with pytest.raises(TransientPullError, match="did not answer within 1 s"):
+            fetch("sql", {"query": "SELECT 4242"}, dsn, timeout=1)
+        assert proxy.frozen.is_set()
+        assert time.monotonic() - started < 30  # without the cut it would wait forever
+    finally:
+        proxy.close()
 
 
 def test_sql_refuses_other_schemes_and_private_hosts(sql_source_db, settings):
