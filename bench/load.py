@@ -206,7 +206,7 @@ def main():
         spawn([os.path.join(BIN, "gunicorn"), "pmhub.wsgi:application", "--bind", f"127.0.0.1:{web_port}",
                "--workers", str(args.web_workers), "--threads", str(args.web_threads), "--timeout", "60",
                "--backlog", "2048", "--keep-alive", str(args.keep_alive)], "gunicorn")
-        spawn([os.path.join(BIN, "celery"), "-A", "pmhub", "worker", "--concurrency", "2", "--loglevel", "WARNING",
+        spawn([os.path.join(BIN, "celery"), "-A", "pmhub", "worker", "--queues", "celery,pulls", "--concurrency", "2", "--loglevel", "WARNING",
                "--without-mingle", "--without-gossip"], "worker")
         wait_port(web_port)
         base = f"http://127.0.0.1:{web_port}"

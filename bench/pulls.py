@@ -1,15 +1,19 @@
-"""Scheduled pulls: how many sources one worker pulls per minute.
+"""Scheduled pulls: how many sources one pulls worker pulls per minute.
 
+    .venv/bin/python bench/pulls.py                 # the embedded default: SQLite + file-system broker
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/pmhub REDIS_URL=redis://127.0.0.1:6379/0 \
-        .venv/bin/python bench/pulls.py [--sources 1500] [--pools prefork:2,threads:16,threads:32]
+        .venv/bin/python bench/pulls.py [--sources 1500] [--pools threads:32,prefork:2]
 
 Starts a local HTTP JSON endpoint that answers in 50 ms, creates a scratch
 product with one KPI and one source per KPI (all due now), and for each pool
-setting starts one Celery worker, runs the dispatcher once and times until
-every source has a successful PullRun. Each pull is the real path: the task,
-the SSRF guard, the HTTP request, JSON parsing, kpi_points_ingest (which also
-queues the KPI's evaluation task, on the same worker) and the PullRun.
-Prints one line per setting; deletes what it created.
+setting starts one Celery worker on the pulls queue, as `make run` does
+(`--queues pulls --pool threads --concurrency 32` is its pulls worker), runs
+the dispatcher once and times until every source has a successful PullRun.
+Each pull is the real path: the task, the SSRF guard, the HTTP request, JSON
+parsing, kpi_points_ingest, the KPI's evaluation and the PullRun. With no
+DATABASE_URL/REDIS_URL it runs on a fresh SQLite database and file-system
+broker under a temporary PMHUB_VAR_DIR, like `make run` with no variable set.
+Prints one line per setting and the load average; deletes what it created.
 """
 import argparse
 import json
@@ -25,6 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pmhub.settings")
 os.environ["PMHUB_PULL_ALLOWED_HOSTS"] = "127.0.0.1"
+EMBEDDED = not os.environ.get("DATABASE_URL") and not os.environ.get("REDIS_URL")
+if EMBEDDED:  # a scratch var/ of its own: never the developer's demo database
+    import tempfile
+
+    os.environ["PMHUB_VAR_DIR"] = tempfile.mkdtemp(prefix="pmhub-bench-pulls-")
 
 import django  # noqa: E402
 
@@ -78,10 +87,11 @@ def run(pool, concurrency, source_ids, timeout):
     PullRun.objects.filter(source_id__in=source_ids).delete()
     MetricSource.objects.filter(pk__in=source_ids).update(next_run_at=timezone.now(), enabled=True)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    (ROOT / "var").mkdir(exist_ok=True)
     log = open(ROOT / "var" / f"bench-pulls-{pool}-{concurrency}.log", "wb")
     worker = subprocess.Popen(
         [str(Path(sys.executable).parent / "celery"), "-A", "pmhub", "worker", "--loglevel", "WARNING",
-         "--pool", pool, "--concurrency", str(concurrency), "--without-mingle", "--without-gossip",
+         "--queues", settings.PMHUB_PULL_QUEUE, "--pool", pool, "--concurrency", str(concurrency), "--without-mingle", "--without-gossip",
          "--hostname", f"bench-{pool}@%h"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
         start_new_session=True)
     try:
@@ -100,7 +110,8 @@ def run(pool, concurrency, source_ids, timeout):
         took = time.perf_counter() - start
         failed = PullRun.objects.filter(source_id__in=source_ids).exclude(status="success").count()
         print(f"pulls, one worker --pool {pool} -c {concurrency}: {done} sources in {took:.1f} s = "
-              f"{done / took * 60:,.0f} sources/min ({failed} failed runs)", flush=True)
+              f"{done / took * 60:,.0f} sources/min ({failed} failed runs); "
+              f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     finally:
         MetricSource.objects.filter(pk__in=source_ids).update(enabled=False, next_run_at=None)
         os.killpg(worker.pid, 15)
@@ -110,11 +121,17 @@ def run(pool, concurrency, source_ids, timeout):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sources", type=int, default=1500)
-    parser.add_argument("--pools", default="prefork:2,threads:16,threads:32")
+    parser.add_argument("--pools", default="threads:32")
     parser.add_argument("--timeout", type=float, default=240)
     args = parser.parse_args()
-    if not settings.REDIS_URL or connection.vendor != "postgresql":
-        sys.exit("Set DATABASE_URL (PostgreSQL) and REDIS_URL: the benchmark runs a real worker on Redis.")
+    if EMBEDDED:
+        from django.core.management import call_command
+
+        call_command("migrate", interactive=False, verbosity=0)
+    elif not settings.REDIS_URL or connection.vendor != "postgresql":
+        sys.exit("Set both DATABASE_URL (PostgreSQL) and REDIS_URL, or neither (the embedded default).")
+    where = "embedded default: SQLite + file-system broker" if EMBEDDED else "PostgreSQL + Redis"
+    print(f"{where}; load average before {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     server = Server(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
@@ -128,6 +145,10 @@ def main():
         product.delete()
         Series.objects.filter(pk__in=series_ids).delete()
         server.shutdown()
+        if EMBEDDED:
+            import shutil
+
+            shutil.rmtree(os.environ["PMHUB_VAR_DIR"], ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -165,6 +165,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
 }
 HEARTBEAT_INTERVAL = env.float("PMHUB_HEARTBEAT_INTERVAL", default=30.0)
+# Metric pulls wait on the network, so they have a queue of their own, consumed by a worker
+# with a threads pool (`make run`, docker-compose's `pulls` service); everything else, CPU-bound
+# work such as CSV imports included, stays on the default queue and its prefork pool. A worker
+# started without -Q consumes the default queue only: give it `-Q celery,pulls` to run both.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+PMHUB_PULL_QUEUE = env.str("PMHUB_PULL_QUEUE", default="pulls")
+CELERY_TASK_ROUTES = {"kpis.tasks_sources.pull_source": {"queue": PMHUB_PULL_QUEUE}}
 
 # --- auth -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

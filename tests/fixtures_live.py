@@ -91,17 +91,20 @@ def _log_path(name: str) -> str:
 def celery_worker_process(transactional_db):
     """A real Celery worker on Redis against the test database; yields a starter.
 
-    `start(name="w1", queues=None, concurrency=1)` returns the Popen; all are
-    stopped at teardown. Tasks are sent for real (not eagerly) meanwhile.
+    `start(name="w1", concurrency=1, queues="celery,pulls", pool=None, **env)` returns
+    the Popen; all are stopped at teardown. By default a worker consumes both queues
+    (the default one and metric pulls'). Tasks are sent for real (not eagerly) meanwhile.
     """
     from pmhub.celery import app
 
     app.conf.task_always_eager = False
     procs = []
 
-    def start(name="worker", concurrency=1, **env):
-        cmd = [os.path.join(BIN, "celery"), "-A", "pmhub", "worker", "--loglevel", "INFO",
+    def start(name="worker", concurrency=1, queues="celery,pulls", pool=None, **env):
+        cmd = [os.path.join(BIN, "celery"), "-A", "pmhub", "worker", "--loglevel", "INFO", "--queues", queues,
                "--concurrency", str(concurrency), "--hostname", f"{name}@%h", "--without-mingle", "--without-gossip"]
+        if pool:
+            cmd += ["--pool", pool]
         proc = spawn(cmd, process_env(**env), _log_path(name))
         procs.append(proc)
         return proc

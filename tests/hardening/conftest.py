@@ -181,9 +181,8 @@ def stack(pg, private_redis):
 
         def worker(self, name="worker", concurrency=1, queues=None, **env):
             cmd = [os.path.join(BIN, "celery"), "-A", "pmhub", "worker", "--loglevel", "INFO",
-                   "--concurrency", str(concurrency), "--hostname", f"{name}@%h", "--without-mingle", "--without-gossip"]
-            if queues:
-                cmd += ["-Q", queues]
+                   "--concurrency", str(concurrency), "--hostname", f"{name}@%h", "--without-mingle", "--without-gossip",
+                   "-Q", queues or worker_queues()]
             proc = spawn(cmd, {**self.env, **{k: str(v) for k, v in env.items()}}, _log_path(f"celery-{name}"))
             self.procs.append(proc)
             return proc

@@ -41,7 +41,7 @@ def test_two_workers_and_racing_dispatchers_pull_each_slot_once(product, metrics
 
     _kpi, sources = make_sources(product, metrics_server, 40, interval=3600)
     celery_worker_process("w1", concurrency=2, **WORKER_ENV)
-    celery_worker_process("w2", concurrency=2, **WORKER_ENV)
+    celery_worker_process("w2", concurrency=16, pool="threads", **WORKER_ENV)
     for _ in range(12):  # dispatchers race each other on both workers, 4 claims at a time
         dispatch_due_sources.delay(limit=4)
     assert wait_for(lambda: PullRun.objects.filter(status="success").count() >= 40, timeout=90), \
@@ -52,10 +52,13 @@ def test_two_workers_and_racing_dispatchers_pull_each_slot_once(product, metrics
     assert Point.objects.count() == 1  # 40 sources of one KPI, one slot time: upserted into one point
 
 
-def test_beat_runs_the_schedule_end_to_end_on_two_workers(product, metrics_server, celery_worker_process,
+def test_beat_runs_the_schedule_end_to_end_on_three_workers(product, metrics_server, celery_worker_process,
                                                           celery_beat_process):
     kpi, sources = make_sources(product, metrics_server, 10, interval=2)
-    celery_worker_process("w1", concurrency=2, **WORKER_ENV)
+    # As `make run` and docker-compose run them: a prefork worker on the default queue (the
+    # dispatcher), a threads worker on the pulls queue; plus one more worker on both queues.
+    celery_worker_process("w1", concurrency=2, queues="celery", **WORKER_ENV)
+    celery_worker_process("pulls", concurrency=8, queues="pulls", pool="threads", **WORKER_ENV)
     celery_worker_process("w2", concurrency=2, **WORKER_ENV)
     beat = celery_beat_process(**WORKER_ENV)
     try:

@@ -1,8 +1,11 @@
-"""Run pmhub in the foreground: web server, Celery worker and beat, one command.
+"""Run pmhub in the foreground: web server, Celery workers and beat, one command.
 
 Used by `make run`. Migrates and seeds demo data first (both idempotent).
-Ctrl-C (or SIGTERM) stops all three. Honcho supervises the processes: when
-one exits, the others are stopped too, so a half-running stack never lingers.
+Two workers: `worker` (prefork pool, default queue: CPU-bound work such as CSV
+imports, evaluations, digests) and `pulls` (threads pool, the `pulls` queue:
+metric pulls, which mostly wait on the network). Ctrl-C (or SIGTERM) stops
+them all. Honcho supervises the processes: when one exits, the others are
+stopped too, so a half-running stack never lingers.
 """
 import os
 import sys
@@ -19,9 +22,13 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=os.environ.get("PMHUB_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--no-seed", action="store_true", help="Skip the demo data.")
-        parser.add_argument("--concurrency", type=int, default=int(os.environ.get("PMHUB_WORKER_CONCURRENCY", "2")))
+        parser.add_argument("--concurrency", type=int, default=int(os.environ.get("PMHUB_WORKER_CONCURRENCY", "2")),
+                            help="Processes of the default worker (prefork).")
+        parser.add_argument("--pull-concurrency", type=int,
+                            default=int(os.environ.get("PMHUB_PULL_CONCURRENCY", "32")),
+                            help="Threads of the pulls worker.")
 
-    def handle(self, *args, host, port, no_seed, concurrency, **options):
+    def handle(self, *args, host, port, no_seed, concurrency, pull_concurrency, **options):
         from honcho.manager import Manager
 
         call_command("migrate", interactive=False, verbosity=0)
@@ -35,7 +42,8 @@ class Command(BaseCommand):
         env = dict(os.environ, PYTHONUNBUFFERED="1", DJANGO_SETTINGS_MODULE="pmhub.settings")
         where = "PostgreSQL" if settings.DATABASES["default"]["ENGINE"].endswith("postgresql") else "SQLite"
         broker = "Redis" if settings.REDIS_URL else "file-system broker"
-        self.stdout.write(f"pmhub on http://{host}:{port}/ ({where}, {broker}); Ctrl-C stops web, worker and beat.")
+        self.stdout.write(f"pmhub on http://{host}:{port}/ ({where}, {broker}); "
+                          f"Ctrl-C stops web, workers and beat.")
         self.stdout.flush()
         manager = Manager()
         manager.add_process(
@@ -44,7 +52,19 @@ class Command(BaseCommand):
             f"--timeout 60 --graceful-timeout 5 --keep-alive 15 --access-logfile -",
             env=env,
         )
-        manager.add_process("worker", f"{celery} -A pmhub worker --loglevel INFO --concurrency {concurrency}", env=env)
+        default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
+        manager.add_process(
+            "worker",
+            f"{celery} -A pmhub worker --loglevel INFO --queues {default_queue} --concurrency {concurrency} "
+            f"--hostname {default_queue}@%h",
+            env=env,
+        )
+        manager.add_process(
+            "pulls",
+            f"{celery} -A pmhub worker --loglevel INFO --queues {settings.PMHUB_PULL_QUEUE} --pool threads "
+            f"--concurrency {pull_concurrency} --hostname pulls@%h",
+            env=env,
+        )
         manager.add_process(
             "beat",
             f"{celery} -A pmhub beat --loglevel INFO --schedule {settings.CELERY_BEAT_SCHEDULE_FILENAME}",
