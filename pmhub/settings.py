@@ -328,6 +328,8 @@ SPECTACULAR_SETTINGS = {
                                   ("in_progress", "In progress"), ("shipped", "Shipped"), ("dropped", "Dropped")],
         "WorkItemStatusEnum": [("todo", "To do"), ("in_progress", "In progress"), ("review", "Review"),
                                ("done", "Done")],
+        "MetricSourceKindEnum": [("http_json", "HTTP JSON endpoint"), ("prometheus", "Prometheus query"),
+                                 ("sql", "SQL query (read-only)")],
     },
 }
 

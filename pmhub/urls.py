@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from feedback import api as feedback_api
 from kpis import api as kpis_api
 from kpis import api_models as models_api
+from kpis import api_sources as sources_api
 from products import api as products_api
 
 from . import views
@@ -17,6 +18,7 @@ products_api.register(router)
 models_api.register(router)
 feedback_api.register(router)
 kpis_api.register(router)
+sources_api.register(router)
 
 api_v1 = [
     *products_api.extra_urls(),

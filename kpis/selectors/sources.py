@@ -54,6 +54,32 @@ def source_secret_names(*, source: MetricSource) -> dict:
     return {"headers": sorted(secrets.get("headers", {})), "dsn": bool(secrets.get("dsn"))}
 
 
+def source_secrets_masked(*, source: MetricSource) -> dict:
+    """The stored secrets as the API shows them: header names with masked values, the DSN
+    with its password masked; `{"unreadable": true}` when the current key cannot read them."""
+    from kpis.adapters.sql import masked_dsn
+    from kpis.secrets import mask
+
+    try:
+        secrets = secret_decrypt(source.secret)
+    except SecretUnreadable:
+        return {"unreadable": True}
+    shown = {}
+    if secrets.get("headers"):
+        shown["headers"] = {name: mask(value) for name, value in sorted(secrets["headers"].items())}
+    if secrets.get("dsn"):
+        shown["dsn"] = masked_dsn(secrets["dsn"])
+    return shown
+
+
+def source_runs(*, source: MetricSource, status: str | None = None) -> QuerySet[PullRun]:
+    """All runs of a source (visibility is the caller's: it got the source from source_list_for_user)."""
+    qs = PullRun.objects.filter(source=source)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-started_at", "-id")
+
+
 @dataclass
 class SourceHealth:
     source: MetricSource
