@@ -92,6 +92,7 @@ def seed(ctx):
             ctx.note(f"KPI {product.slug}/{key} with {DAYS * 24} hourly points")
     _evaluate_demo_alerts(ctx)
     __import__("kpis.demo_models").demo_models.seed(ctx)  # AI models, versions, metrics (kpis/demo_models.py)
+    __import__("kpis.demo_sources").demo_sources.seed(ctx)  # paused metric sources with history
 
 
 def _evaluate_demo_alerts(ctx):
