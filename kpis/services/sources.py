@@ -40,6 +40,8 @@ DISPATCH_BATCH = 1000
 # A run still "running" after this long was cut off (worker killed, hard time limit).
 STALE_RUN_AFTER = timedelta(minutes=5)
 TEST_CONNECTION_TIMEOUT = 10
+# A pull for a slot this long before its source was created cannot be for it.
+SLOT_BEFORE_SOURCE = timedelta(minutes=1)
 
 
 # --- configuration ------------------------------------------------------------------------
@@ -164,7 +166,9 @@ def source_pull_now(*, actor, source: MetricSource) -> datetime:
 
     require(actor, source.kpi.product_id, Action.EDIT)
     slot = timezone.now().replace(microsecond=0)
-    transaction.on_commit(lambda: tasks_sources.pull_source.delay(source.pk, slot.isoformat(), trigger="manual"))
+    # Like a scheduled pull, it expires if no worker starts it within one interval.
+    transaction.on_commit(lambda: tasks_sources.pull_source.apply_async(
+        (source.pk, slot.isoformat()), {"trigger": "manual"}, expires=max(source.interval_seconds, 30)))
     return slot
 
 
@@ -196,6 +200,8 @@ def source_pull(*, source_id: int, slot: datetime, trigger: str = PullRun.Trigge
     source = MetricSource.objects.select_related("kpi", "kpi__product").filter(pk=source_id).first()
     if source is None or (trigger == PullRun.Trigger.SCHEDULE and not source.enabled):
         return None
+    if slot < source.created_at - SLOT_BEFORE_SOURCE:
+        return None  # queued for an earlier source of the same id (deleted; ids reused after a restore)
     if trigger == PullRun.Trigger.SCHEDULE and PullRun.objects.filter(
             source_id=source_id, slot=slot, status=PullRun.Status.SUCCESS).exists():
         return None

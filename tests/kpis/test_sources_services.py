@@ -139,6 +139,18 @@ def test_disabled_or_deleted_sources_are_skipped_quietly(pm, kpi, metrics_server
     assert metrics_server.hits["/good"] == 0
 
 
+def test_a_pull_queued_before_the_source_existed_is_not_for_it(pm, kpi, metrics_server, allow_loopback):
+    """A task left in the broker for a deleted source whose id was reused (a restored or
+    re-created database) must not pull the new source."""
+    source = create(pm, kpi, metrics_server)
+    stale = source.created_at - timedelta(minutes=10)
+    assert services.source_pull(source_id=source.pk, slot=stale, trigger="manual") is None
+    assert services.source_pull(source_id=source.pk, slot=stale) is None
+    assert metrics_server.hits["/good"] == 0 and not PullRun.objects.exists()
+    run = services.source_pull(source_id=source.pk, slot=source.next_run_at)  # its first slot
+    assert run.status == "success"
+
+
 @pytest.fixture
 def eager_retries():
     """Eager tasks run their retries at once only when errors do not propagate."""
