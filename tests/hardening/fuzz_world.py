@@ -16,6 +16,7 @@ from kpis.models import Alert
 from kpis.services import aimodels as model_services
 from kpis.services import alerts as alert_services
 from kpis.services import kpis as kpi_services
+from kpis.services import sources as source_services
 from kpis.services.timeseries import PointIn
 from products import services as product_services
 from tests import factories
@@ -100,6 +101,21 @@ def build_world(prefix: str) -> World:
     w.add("doomed_kpi_ids", doomed_kpi.pk)
     w.add("kpi_keys", kpi.key, doomed_kpi.key)
     w.add("alert_ids", *Alert.objects.filter(kpi=kpi).values_list("pk", flat=True))
+
+    # Metric sources, paused, pointing at 127.0.0.1, which pulls refuse (PMHUB_PULL_ALLOWED_HOSTS is
+    # empty for the fuzzed server): pull-now and test-connection aim only at the probe, which no
+    # PUT or PATCH aims at, so whatever the fuzzer writes, no request ever leaves the machine.
+    def source(name, on_kpi, actor):
+        return source_services.source_create(
+            actor=actor, kpi=on_kpi, name=name, kind="http_json", enabled=False,
+            config={"url": "http://127.0.0.1:9/metrics", "json_path": "value"},
+            secrets={"headers": {"Authorization": "Bearer fuzz-secret-token"}})
+
+    sources = [source(n, kpi, pm) for n in ("Analytics", "Probe", "Doomed source")]
+    foreign_source = source("Theirs", foreign_kpi, stranger)
+    w.add("source_ids", sources[0].pk, foreign_source.pk)
+    w.add("probe_source_ids", sources[1].pk)
+    w.add("doomed_source_ids", sources[2].pk)
 
     # Models and versions with metrics.
     model = model_services.aimodel_create(actor=pm, product=p, name="reply-ranker", primary_metric="accuracy")

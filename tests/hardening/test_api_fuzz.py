@@ -72,6 +72,12 @@ BINDINGS = [
     ("/api/v1/work-items/{id}/", ["GET", "PUT", "PATCH"], {"path.id": "work_item_ids"}),
     ("/api/v1/work-items/{id}/", ["DELETE"], {"path.id": "doomed_work_item_ids"}),
     ("/api/v1/work-items/{id}/move/", None, {"path.id": "work_item_ids"}),
+    ("/api/v1/sources/{id}/", ["GET", "PUT", "PATCH"], {"path.id": "source_ids"}),
+    ("/api/v1/sources/{id}/", ["DELETE"], {"path.id": "doomed_source_ids"}),
+    ("/api/v1/sources/{id}/runs/", None, {"path.id": "source_ids"}),
+    # Always the probe source (see fuzz_world): these two would reach the source's URL.
+    ("/api/v1/sources/{id}/pull-now/", None, {"path.id": "probe_source_ids"}),
+    ("/api/v1/sources/{id}/test-connection/", None, {"path.id": "probe_source_ids"}),
 ]
 # References inside bodies and query strings, in every operation that has them.
 GLOBAL_BINDINGS = {
@@ -81,11 +87,13 @@ GLOBAL_BINDINGS = {
     "body.unfinished_to": "sprint_ids",
 }
 PROBABILITY = 0.8  # the rest of the time the value is generated: unknown ids, wrong types
+ALWAYS_BOUND = {"probe_source_ids"}  # never a generated id (see fuzz_world's sources)
 
 
 def fuzz_config(world: World, token: str) -> schemathesis.Config:
     def bind(mapping, probability):
-        return {key: {"dictionary": name, "probability": probability} for key, name in mapping.items()}
+        return {key: {"dictionary": name, "probability": 1.0 if name in ALWAYS_BOUND else probability}
+                for key, name in mapping.items()}
 
     # By name ("GET /path"): include filters of one entry are OR-ed, so path and method apart would
     # match every operation of that method.
@@ -147,7 +155,7 @@ def fuzz_env(django_db_setup, django_db_blocker):
     # Production settings (DEBUG=0: error pages are ours, not Django's debug pages); API throttling
     # raised, since the fuzzer is one very busy client.
     env = process_env(DEBUG="0", SECRET_KEY="fuzz-tests-" + "k" * 40, STATIC_MANIFEST="0",
-                      API_THROTTLE_RATE="100000/min")
+                      API_THROTTLE_RATE="100000/min", PMHUB_PULL_ALLOWED_HOSTS="")
     proc = spawn(cmd, env, _log_path("fuzz-gunicorn"))
     try:
         wait_for_port(port, proc)

@@ -89,6 +89,7 @@ def _api_path_values(alpha, bravo):
         "alerts": Alert.objects.filter(product=b.product).first().pk, "feedback": b.feedback.pk, "kpis": b.kpi.pk,
         "model-versions": b.version.pk, "models": b.aimodel.pk, "roadmap-items": b.item.pk, "sprints": b.sprint.pk,
         "work-items": b.work_item.pk, "members": Membership.objects.filter(product=b.product).first().pk,
+        "sources": b.source.pk,
     }
 
 
@@ -129,7 +130,7 @@ def test_api_lists_never_show_another_products_objects(api, two):
     alpha, bravo = two
     api.as_user(alpha.pm)
     for path in ("alerts", "feedback", "kpis", "model-versions", "models", "roadmap-items", "sprints", "work-items",
-                 "products"):
+                 "products", "sources"):
         for query in ("", f"?product={bravo.product.slug}", f"?product={bravo.product.pk}", f"?model={bravo.aimodel.pk}",
                       f"?sprint={bravo.sprint.pk}", f"?search=bravo"):
             response = api.get(f"/api/v1/{path}/{query}")
@@ -175,6 +176,9 @@ def test_api_refuses_another_products_objects_in_payloads(api, two):
         ("post", f"/api/v1/feedback/{a.feedback.pk}/links/", {"roadmap_item": b.item.pk, "importance": 2}),
         ("post", f"/api/v1/models/{a.aimodel.pk}/kpi-feed/", {"kpi": b.kpi.pk, "metric_key": "x"}),
         ("post", f"/api/v1/model-versions/{a.version.pk}/promote/", {"expected_production": b.version.pk}),
+        ("post", "/api/v1/sources/", {"kpi": b.kpi.pk, "name": "s", "kind": "http_json",
+                                      "config": {"url": "https://example.com/m"}}),
+        ("patch", f"/api/v1/sources/{a.source.pk}/", {"kpi": b.kpi.pk}),
     ]
     for method, path, body in calls:
         response = getattr(api, method)(path, body, format="json")
