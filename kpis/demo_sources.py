@@ -1,7 +1,8 @@
 """Demo metric sources: one per demo product, of each kind, with a day of pull history.
 
-They point at example.com hosts (reserved names that never answer) and are
-paused, so a demo makes no network call; the history is written as records
+They point at hosts under `.example`, a top-level domain reserved for
+documentation that never resolves (RFC 2606), and are paused, so a demo makes
+no network call (even "Test connection" on one stops at name resolution); the history is written as records
 (PullRun rows and the source's health), not pulled, so the source health
 panels have something to show. A PM can edit one to point at a real endpoint
 and enable it. Idempotent: a source that exists (by KPI and name) is left alone.
@@ -14,20 +15,20 @@ from kpis.models import KPI, MetricSource, PullRun
 from kpis.services.sources import source_create
 
 RUNS = 8  # hourly, the latest an hour before seeding
-TIMEOUT_ERROR = "{host} did not answer within 10 s"
+TIMEOUT_ERROR = "Connecting to {host} timed out"
 
 # product slug, KPI key, name, kind, config, secrets, index of the failed run (None: all succeeded)
 DEMO_SOURCES = [
     ("smart-reply", "first-response-time", "Helpdesk analytics API", "http_json",
-     {"url": "https://helpdesk.example.com/api/v2/stats/first-response", "method": "GET",
+     {"url": "https://helpdesk.acme.example/api/v2/stats/first-response", "method": "GET",
       "json_path": "data.median_minutes", "body": ""},
      {"headers": {"Authorization": "Bearer demo-helpdesk-token-not-real"}}, 5),
     ("churn-radar", "at-risk-contacted", "CRM warehouse", "sql",
      {"query": "SELECT date_trunc('hour', contacted_at) AS ts, 100.0 * avg(contacted::int) AS value "
                "FROM at_risk_accounts WHERE contacted_at > now() - interval '1 day' GROUP BY 1 ORDER BY 1"},
-     {"dsn": "postgres://pmhub_reader:demo-password-not-real@warehouse.example.com:5432/crm"}, None),
+     {"dsn": "postgres://pmhub_reader:demo-password-not-real@warehouse.acme.example:5432/crm"}, None),
     ("search-ranking", "ndcg-10", "Ranking service Prometheus", "prometheus",
-     {"url": "https://prometheus.example.com", "query": "avg(avg_over_time(search_ndcg_at_10[1h]))",
+     {"url": "https://prometheus.acme.example", "query": "avg(avg_over_time(search_ndcg_at_10[1h]))",
       "mode": "instant"},
      {}, 2),
 ]
@@ -42,7 +43,7 @@ def seed(ctx):
             continue
         source = source_create(actor=pm, kpi=kpi, name=name, kind=kind, config=config, secrets=secrets,
                                interval_seconds=3600, timeout_seconds=10, enabled=False)
-        host = config["url"].split("/")[2] if "url" in config else "warehouse.example.com"
+        host = config["url"].split("/")[2] if "url" in config else "warehouse.acme.example"
         runs = []
         for i in range(RUNS):
             slot = now - timedelta(hours=RUNS - i)

@@ -14,7 +14,7 @@ def test_demo_sources_are_paused_have_runs_and_seed_idempotently(client, django_
     assert [s.kind for s in sources] == ["http_json", "prometheus", "sql"]
     assert {s.kpi.product.slug for s in sources} == {"smart-reply", "churn-radar", "search-ranking"}
     assert all(not s.enabled and s.next_run_at is None and s.health == "ok" for s in sources)
-    assert all(".example.com" in (s.config.get("url") or "warehouse.example.com") for s in sources)
+    assert all(".acme.example" in (s.config.get("url") or "warehouse.acme.example") for s in sources)
     assert PullRun.objects.count() == 8 * len(sources)
     assert PullRun.objects.filter(status="failed").count() == 2
     assert all(s.last_success_at and s.last_run_at for s in sources)
@@ -32,8 +32,8 @@ def test_demo_sources_are_paused_have_runs_and_seed_idempotently(client, django_
     client.force_login(get_user_model().objects.get(username="pm"))
     page = client.get("/kpis/smart-reply/k/first-response-time/").content.decode()
     assert "Helpdesk analytics API" in page and "Paused" in page
-    assert "did not answer within 10 s" in page  # the failed run in the history
+    assert "Connecting to helpdesk.acme.example timed out" in page  # the failed run in the history
     assert "demo-helpdesk-token" not in page
     api = client.get("/api/v1/sources/", {"product": "churn-radar"}).json()
     assert api["count"] == 1
-    assert api["results"][0]["secrets"] == {"dsn": "postgres://pmhub_reader:••••••@warehouse.example.com:5432/crm"}
+    assert api["results"][0]["secrets"] == {"dsn": "postgres://pmhub_reader:••••••@warehouse.acme.example:5432/crm"}
