@@ -5,6 +5,7 @@ import re
 import secrets
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -148,6 +149,51 @@ def test_api_rate_limit_is_per_token(low_rates, pm):
     assert 0 < int(response["Retry-After"]) <= 60
     # The same user's other token has its own allowance.
     assert second.get("/api/v1/products/").status_code == 200
+
+
+def _token_throttle(at=None):
+    from pmhub.throttling import ApiClientRateThrottle
+
+    throttle = ApiClientRateThrottle()
+    if at is not None:
+        throttle.timer = lambda: at
+    return throttle
+
+
+def _token_request():
+    from types import SimpleNamespace
+
+    from pmhub.models import ApiToken
+
+    # An unsaved token with an id of its own: a counter no other test shares (in the real Redis).
+    return SimpleNamespace(auth=ApiToken(pk=10**12 + secrets.randbelow(10**9)), user=None)
+
+
+def test_api_rate_limit_counts_concurrent_requests_of_one_token_exactly(settings):
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api": "20/min", "api_anon": "2/min"}}
+    request = _token_request()
+    now = (time.time() // 60) * 60 + 30  # mid-minute, whenever the test runs
+    with ThreadPoolExecutor(8) as pool:
+        allowed = list(pool.map(lambda _: _token_throttle(now).allow_request(request, None), range(40)))
+    assert allowed.count(True) == 20
+
+
+def test_api_rate_limit_window_slides_over_the_minute_boundary(low_rates):
+    request = _token_request()
+    start = (time.time() // 60) * 60
+    for _ in range(3):
+        assert _token_throttle(start + 50).allow_request(request, None)
+    refused = _token_throttle(start + 50)
+    assert not refused.allow_request(request, None)
+    assert 0 < refused.wait() <= 60
+    # A new minute does not bring a new allowance at once: 3 calls 10 s before it still count...
+    early = _token_throttle(start + 65)
+    assert not early.allow_request(request, None)
+    assert 0 < early.wait() <= 20
+    # ...until enough of them have slid out (a third of the minute for one call here).
+    assert _token_throttle(start + 81).allow_request(request, None)
 
 
 @pytest.mark.django_db
