@@ -226,3 +226,12 @@ def test_return_paths_never_lead_to_another_site(client, hostile, target):
     page = client.get(f"/feedback/{slug}/roadmap/{hostile.item.pk}/reach/", {"next": target}).content.decode()
     assert f'href="/feedback/{slug}/most-requested/"' in page
     assert not any(bad in page for bad in ('href="//', 'href="/\\', 'href="https://evil', 'href="javascript', 'href=" '))
+
+
+def test_digest_email_shows_hostile_text_escaped(hostile):
+    """The one HTML e-mail (the weekly digest) is escaped like the pages; its plain-text part is text."""
+    from pmhub.portfolio.services import digest_build
+
+    digest = digest_build(user=hostile.pm, base_url="https://pmhub.example/")
+    assert ESCAPED in digest.html and not raw_payloads_in(digest.html)
+    assert "<script>alert(1)" in digest.text  # plain text: shown as typed, never rendered
