@@ -82,6 +82,7 @@ class SourceInSerializer(serializers.Serializer):
     def __init__(self, *args, user=None, source=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.source = source
+        self.shape_errors = {}  # bad keys of config/secrets, reported with the services' errors
         if user is not None:
             self.fields["kpi"].queryset = kpi_list_for_user(user=user)
 
@@ -98,11 +99,19 @@ class SourceInSerializer(serializers.Serializer):
                 errors["kind"] = ["The kind of a source cannot change; add a new source instead."]
             if "kpi" in attrs and attrs["kpi"].pk != self.source.kpi_id:
                 errors["kpi"] = ["A source cannot move to another KPI; add a new source instead."]
+        shape = {}
         if kind:
-            errors.update(_config_shape_errors(kind, attrs.get("config")))
-            errors.update(_secrets_shape_errors(kind, attrs.get("secrets")))
+            shape.update(_config_shape_errors(kind, attrs.get("config")))
+            shape.update(_secrets_shape_errors(kind, attrs.get("secrets")))
         if errors:
-            raise serializers.ValidationError(errors)
+            raise serializers.ValidationError({**errors, **shape})
+        if shape:
+            # Keep what is well-formed, so the view can run the services' checks on it and
+            # report every mistake at once (nothing is stored while shape errors remain).
+            self.shape_errors = shape
+            for part in ("config", "secrets"):
+                if attrs.get(part) is not None:
+                    attrs[part] = {k: v for k, v in attrs[part].items() if f"{part}.{k}" not in shape}
         if kind == MetricSource.Kind.HTTP_JSON and isinstance((attrs.get("config") or {}).get("body"), (dict, list)):
             attrs["config"] = {**attrs["config"], "body": json.dumps(attrs["config"]["body"])}
         return attrs
@@ -215,7 +224,11 @@ class SourceViewSet(viewsets.ModelViewSet):
         return selectors.source_list_for_user(user=self.request.user)
 
     def create(self, request, *args, **kwargs):
-        data = self._input(request, source=None)
+        data, shape_errors = self._input(request, source=None)
+        self._refuse_with_all_errors(shape_errors, kind=data["kind"], name=data["name"],
+                                     config=data.get("config") or {}, secrets=data.get("secrets") or {},
+                                     interval_seconds=data.get("interval_seconds", 300),
+                                     timeout_seconds=data.get("timeout_seconds", 10))
         try:
             source = services.source_create(
                 actor=request.user, kpi=data["kpi"], name=data["name"], kind=data["kind"],
@@ -228,12 +241,16 @@ class SourceViewSet(viewsets.ModelViewSet):
 
     def update(self, request, *args, **kwargs):
         source = self.get_object()
-        data = self._input(request, source=source)
+        data, shape_errors = self._input(request, source=source)
         config = data.get("config")
         if config is None:
             config = source.config
         elif kwargs.get("partial"):
             config = {**source.config, **config}  # PATCH changes the settings it names
+        self._refuse_with_all_errors(shape_errors, kind=source.kind, name=data.get("name", source.name),
+                                     config=config, secrets=data.get("secrets") or {},
+                                     interval_seconds=data.get("interval_seconds", source.interval_seconds),
+                                     timeout_seconds=data.get("timeout_seconds", source.timeout_seconds))
         try:
             source = services.source_update(
                 actor=request.user, source=source, name=data.get("name", source.name), config=config,
@@ -250,7 +267,22 @@ class SourceViewSet(viewsets.ModelViewSet):
     def _input(self, request, *, source):
         serializer = SourceInSerializer(data=request.data, user=request.user, source=source)
         serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
+        return serializer.validated_data, serializer.shape_errors
+
+    @staticmethod
+    def _refuse_with_all_errors(shape_errors, **settings):
+        """With malformed config or secrets keys, answer 400 naming them and whatever else the
+        services find wrong in the rest, instead of one mistake per round trip."""
+        if not shape_errors:
+            return
+        errors = dict(shape_errors)
+        try:
+            services.source_check(**settings)
+        except DjangoValidationError as exc:
+            for name, messages in _service_errors(exc).detail.items():
+                if name not in errors:
+                    errors[name] = [str(m) for m in messages]
+        raise serializers.ValidationError(errors)
 
     def _out(self, source):
         source = selectors.source_list_for_user(user=self.request.user).get(pk=source.pk)

@@ -67,6 +67,12 @@ def _clean(*, kind, name, config, secrets, interval_seconds, timeout_seconds):
     return name, config, secrets
 
 
+def source_check(*, kind: str, name: str, config: dict, secrets: dict | None, interval_seconds, timeout_seconds) -> None:
+    """Validate settings as source_create would, storing nothing (raises ValidationError)."""
+    _clean(kind=kind, name=name, config=config, secrets=secrets, interval_seconds=interval_seconds,
+           timeout_seconds=timeout_seconds)
+
+
 def source_create(*, actor, kpi: KPI, name: str, kind: str, config: dict, secrets: dict | None = None,
                   interval_seconds: int = 300, timeout_seconds: int = 10, enabled: bool = True) -> MetricSource:
     """A new source for kpi; its first pull is due at once."""

@@ -84,6 +84,8 @@ def test_other_members_read_viewers_cannot_write_outsiders_see_nothing(api, pm, 
     ({"secrets": {"headers": "Authorization: x"}}, {"secrets.headers"}),
     ({"secrets": {"headers": {"Bad Header": "x"}}}, {"secrets.headers"}),
     ({"secrets": {"dsn": "postgres://a@b/c"}}, {"secrets.dsn"}),
+    ({"name": "", "interval_seconds": 10, "config": {"url": "gopher://x", "jsonpath": "a"}},  # all at once
+     {"name", "interval_seconds", "config.url", "config.jsonpath"}),
     ({"kind": "ftp"}, {"kind"}),
     ({"kpi": 999999}, {"kpi"}),
 ])
@@ -138,6 +140,8 @@ def test_update_keeps_or_replaces_secrets_and_fixes_kind_and_kpi(api, pm, produc
     assert r.status_code == 200 and r.json()["config"]["json_path"] == "points" and r.json()["name"] == "Analytics v3"
     r = api.patch(detail, {"config": {"url": "file:///etc/passwd"}}, format="json")
     assert r.status_code == 400 and list(r.json()["errors"]) == ["config.url"]
+    r = api.patch(detail, {"timeout_seconds": 0, "config": {"verb": "GET"}}, format="json")
+    assert r.status_code == 400 and set(r.json()["errors"]) == {"timeout_seconds", "config.verb"}
     assert MetricSource.objects.get().config["url"].endswith("/series")  # nothing changed
 
 
