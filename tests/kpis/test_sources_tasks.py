@@ -52,6 +52,29 @@ def test_two_workers_and_racing_dispatchers_pull_each_slot_once(product, metrics
     assert Point.objects.count() == 1  # 40 sources of one KPI, one slot time: upserted into one point
 
 
+def test_a_threads_worker_closes_each_pulls_database_connection(product, metrics_server, celery_worker_process):
+    """Django's connections are per thread; Celery's Django fix-up closes the running thread's
+    connections after every task, so 32 threads do not keep 32 connections open between pulls."""
+    from django.db import connection
+
+    from kpis.tasks_sources import dispatch_due_sources
+
+    def others():
+        with connection.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND pid <> pg_backend_pid()")
+            return cur.fetchone()[0]
+
+    _kpi, sources = make_sources(product, metrics_server, 24, interval=3600)
+    before = others()
+    celery_worker_process("pulls", concurrency=8, queues="celery,pulls", pool="threads", **WORKER_ENV)
+    dispatch_due_sources.delay()
+    assert wait_for(lambda: PullRun.objects.filter(status="success").count() >= 24, timeout=90), \
+        list(PullRun.objects.values_list("status", "error"))
+    time.sleep(2)
+    assert others() - before <= 1, "a threads worker kept its pulls' connections open"
+
+
 def test_beat_runs_the_schedule_end_to_end_on_three_workers(product, metrics_server, celery_worker_process,
                                                           celery_beat_process):
     kpi, sources = make_sources(product, metrics_server, 10, interval=2)
