@@ -95,3 +95,30 @@ def fill_points_sql(kpi, *, count, start, step_seconds):
             [kpi.series_id, start, step_seconds, count],
         )
     series_rollups_refresh(series=kpi.series_id)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(*, workers: int, env: dict | None = None):
+    """gunicorn with `workers` sync workers on a free port, once it accepts; returns (process, port)."""
+    import socket
+    import subprocess
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "pmhub.wsgi:application", "--bind",
+         f"127.0.0.1:{port}", "--workers", str(workers), "--log-level", "warning"],
+        cwd=ROOT, env=dict(os.environ) if env is None else env, start_new_session=True)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.3).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    return proc, port

@@ -16,19 +16,12 @@ import json
 import multiprocessing as mp
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
 
 import _kpis_common as common
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def client(args):
@@ -69,7 +62,6 @@ def main():
     common.setup_django()
     user, product = common.bench_user_and_product()
     token = common.token_for(user)
-    port = free_port()
     env = dict(os.environ)
     env.setdefault("API_THROTTLE_RATE", "1000000/min")
     bindir = os.path.dirname(sys.executable)
@@ -80,17 +72,8 @@ def main():
         worker = subprocess.Popen(
             [os.path.join(bindir, "celery"), "-A", "pmhub", "worker", "--concurrency", "1", "--loglevel", "WARNING"],
             cwd=common.ROOT, env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
-    proc = subprocess.Popen(
-        [os.path.join(bindir, "gunicorn"), "pmhub.wsgi:application", "--bind",
-         f"127.0.0.1:{port}", "--workers", str(opts.workers), "--log-level", "warning"],
-        cwd=common.ROOT, env=env, start_new_session=True)
+    proc, port = common.start_gunicorn(workers=opts.workers, env=env)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.3).close()
-                break
-            except OSError:
-                time.sleep(0.2)
         # Warm every worker up (imports, connections) before any clock starts.
         warm = common.fresh_kpi(product, "ingest-warmup")
         warm_url = f"http://127.0.0.1:{port}/api/v1/kpis/{warm.pk}/points"

@@ -16,10 +16,7 @@ import json
 import multiprocessing as mp
 import os
 import signal
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -27,12 +24,6 @@ os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/
 import _kpis_common as common  # noqa: E402
 
 KEYS = ("train/loss", "train/accuracy", "lr")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def client(args):
@@ -86,18 +77,8 @@ def main():
     Series.objects.filter(pk__in=series_ids).delete()
     model = aimodel_create(actor=user, product=product, name="bench", primary_metric="train/accuracy")
 
-    port = free_port()
-    proc = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "pmhub.wsgi:application", "--bind",
-         f"127.0.0.1:{port}", "--workers", str(opts.workers), "--log-level", "warning"],
-        cwd=common.ROOT, env=dict(os.environ), start_new_session=True)
+    proc, port = common.start_gunicorn(workers=opts.workers)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.3).close()
-                break
-            except OSError:
-                time.sleep(0.2)
         print(f"model metrics through HTTP: gunicorn {opts.workers} sync workers, PostgreSQL, {os.cpu_count()} CPUs")
         print(f"{'batch':>7} {'clients':>7} {'requests':>8} {'entries':>9} {'seconds':>7} {'entries/s':>10} "
               f"{'median ms':>9} {'max ms':>7}")
