@@ -5,14 +5,11 @@ before it reaches a label or hover text: plotly.js renders a subset of HTML in
 labels, and "<b>" typed into a tag must show as "<b>", not bold.
 """
 from collections import defaultdict
-from functools import partial
-from html import escape as html_escape
 
 import plotly.graph_objects as go
 
-# plotly.js reads &lt; &gt; &amp; back as characters but shows &quot; literally: leave quotes alone
-# (with < escaped no tag can open, so a quote is harmless).
-escape = partial(html_escape, quote=False)
+from pmhub.chart_text import escape
+
 
 SENTIMENT_COLOURS = {"positive": "#2e7d32", "neutral": "#9ca3af", "negative": "#c62828"}
 CHANNEL_COLOURS = ["#1565c0", "#6a1b9a", "#00838f", "#ef6c00", "#2e7d32", "#ad1457", "#5d4037", "#455a64"]

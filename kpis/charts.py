@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from functools import partial
-from html import escape as html_escape
 
 import plotly.graph_objects as go
 
-# plotly.js reads &lt; &gt; &amp; back as characters but shows &quot; literally: leave quotes alone
-# (with < escaped no tag can open, so a quote is harmless).
-escape = partial(html_escape, quote=False)
+from pmhub.chart_text import escape
+
 
 GREEN, AMBER, RED, BLUE, GREY = "#2e7d32", "#b26a00", "#c62828", "#1565c0", "#9aa3ad"
 

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from functools import partial
-from html import escape as html_escape
 
 import plotly.graph_objects as go
+
+from pmhub.chart_text import escape
 from plotly.subplots import make_subplots
 
-# plotly.js reads &lt; &gt; &amp; back as characters but shows &quot; literally: leave quotes alone
-# (with < escaped no tag can open, so a quote is harmless).
-escape = partial(html_escape, quote=False)
 
 # Colour-blind-safe (Okabe-Ito, then Tableau) so versions stay apart; one per version, same on every chart.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",

@@ -4,14 +4,11 @@ Titles, themes and sprint names are typed by people; plotly.js renders a subset 
 tick labels, text, legends and hover text, so every such text is HTML-escaped here.
 """
 import datetime
-from functools import partial
-from html import escape as html_escape
 
 import plotly.graph_objects as go
 
-# plotly.js reads &lt; &gt; &amp; back as characters but shows &quot; literally: leave quotes alone
-# (with < escaped no tag can open, so a quote is harmless).
-escape = partial(html_escape, quote=False)
+from pmhub.chart_text import escape
+
 
 STATUS_COLOURS = {
     "idea": "#94a3b8",
