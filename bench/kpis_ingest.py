@@ -57,6 +57,8 @@ def bodies_for(client_no, batch, count, start):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--only", default="", help="run one configuration, e.g. 1000x4 (batch x clients)")
+    parser.add_argument("--cpu", action="store_true", help="print where the CPU time went in each run")
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_GUNICORN_WORKERS", "4")))
     opts = parser.parse_args()
     common.setup_django()
@@ -87,10 +89,14 @@ def main():
         start = datetime(2022, 1, 1, tzinfo=timezone.utc)
         for batch in (1000, 10_000):
             for clients in (1, 4):
+                if opts.only and opts.only != f"{batch}x{clients}":
+                    continue
                 kpi = common.fresh_kpi(product, f"ingest-{batch}-{clients}")
                 url = f"http://127.0.0.1:{port}/api/v1/kpis/{kpi.pk}/points"
-                per_client = max(4, int(opts.seconds * (60_000 if batch == 1000 else 120_000) / batch / clients) + 2)
+                # Enough bodies for twice the aims, so no client runs out before the clock does.
+                per_client = max(4, int(opts.seconds * (100_000 if batch == 1000 else 200_000) / batch / clients) + 2)
                 work = [(url, token, bodies_for(c, batch, per_client, start), opts.seconds) for c in range(clients)]
+                cpu_before = common.cpu_seconds()
                 t = time.perf_counter()
                 with mp.Pool(clients) as pool:
                     results = pool.map(client, work)
@@ -101,6 +107,8 @@ def main():
                 points = sum(r[0] for r in results)
                 reqs = sum(r[1] for r in results)
                 print(f"{batch:>7} {clients:>7} {reqs:>8} {points:>9} {elapsed:>7.2f} {points / elapsed:>9,.0f}")
+                if opts.cpu:
+                    print(f"        {common.cpu_report(cpu_before, common.cpu_seconds(), elapsed)}")
         print(f"load average after: {os.getloadavg()[0]:.2f}")
     finally:
         for p in (proc, worker):
