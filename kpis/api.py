@@ -20,7 +20,7 @@ from products.models import RoadmapItem
 from products.selectors import product_list_for_user
 
 from . import selectors
-from .models import KPI, Alert, Objective
+from .models import KPI, Alert, Objective, Series
 from .selectors.kpis import kpi_by_ref_for_user, kpi_by_ref_for_write
 from .selectors.status import kpi_status
 from .selectors.timeseries import BUCKETS, MAX_CHART_POINTS, bucket_seconds_for, series_buckets, series_points
@@ -159,7 +159,10 @@ class KPIPointsView(APIView):
             raise ValidationError({"non_field_errors": [f"The body is not valid JSON: {exc}"]}) from None
         items = body.get("points") if isinstance(body, dict) else body
         points = services.points_parse(items)
-        stored = services.kpi_points_ingest(kpi=kpi, points=points, actor=request.user)
+        try:
+            stored = services.kpi_points_ingest(kpi=kpi, points=points, actor=request.user)
+        except Series.DoesNotExist:  # the KPI was deleted while this request waited
+            raise Http404("No such KPI.") from None
         return Response({"kpi": kpi.pk, "stored": stored}, status=status.HTTP_200_OK)
 
     @extend_schema(parameters=POINTS_PARAMS, responses={200: OpenApiTypes.OBJECT})

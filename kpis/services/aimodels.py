@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from kpis.models import AIModel, ModelMetric, ModelVersion, Series, StageTransition
-from kpis.services.timeseries import PointIn, series_points_upsert_many
+from kpis.services.timeseries import PointIn, series_delete, series_points_upsert_many
 from pmhub.audit import audit_record
 from pmhub.outbox import delay_on_commit
 from pmhub.permissions import require
@@ -107,7 +107,7 @@ def aimodel_delete(*, actor, model: AIModel) -> None:
         audit_record(actor=actor, action="aimodel.deleted", product=model.product_id, target=model,
                      data={"name": model.name})
         model.delete()
-        Series.objects.filter(pk__in=series_ids).delete()
+        series_delete(series_ids=series_ids)
 
 
 # --- versions -------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from pmhub.roles import Action
 from kpis.models import KPI, Objective, Series
 
 from .alerts import alert_open, alert_resolve  # noqa: F401  (re-exported: kpis.services.kpis.alert_open)
-from .timeseries import PointIn, series_create, series_points_upsert
+from .timeseries import PointIn, series_create, series_delete, series_points_upsert
 
 MAX_POINTS_PER_REQUEST = 10_000
 EARLIEST = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
@@ -272,7 +272,7 @@ def kpi_delete(*, actor, kpi: KPI) -> None:
                      data={"key": kpi.key, "name": kpi.name})
         series_id = kpi.series_id
         kpi.delete()
-        Series.objects.filter(pk=series_id).delete()
+        series_delete(series_ids=[series_id])
 
 
 def kpi_link_roadmap_item(*, actor, kpi: KPI, item, linked: bool = True) -> None:

@@ -12,8 +12,14 @@ from django.db import connection, transaction
 
 from kpis.models import Point, Rollup, Series
 
-# Transaction-level advisory lock class for writes to one series (PostgreSQL).
+# Transaction-level advisory locks (PostgreSQL). Writers hold their series' lock
+# (class, series) shared and one exclusive lock per day they touch (a bigint key:
+# series and day); series_delete holds the series' lock exclusively. A batch
+# touching more than _MAX_DAY_LOCKS days takes its series' lock exclusively
+# instead, so a transaction never holds thousands of locks.
 _SERIES_LOCK_CLASS = 7_301
+_MAX_DAY_LOCKS = 64
+_DAY_US = 86_400_000_000
 
 
 class PointIn(NamedTuple):
@@ -27,6 +33,23 @@ class PointIn(NamedTuple):
 
 def series_create(*, kind: str, key: str) -> Series:
     return Series.objects.create(kind=kind, key=key)
+
+
+def series_delete(*, series_ids: Iterable[int]) -> None:
+    """Delete series with their points and rollups (in the caller's transaction, if any).
+
+    Points carry no database foreign key (see Point.series), so this is the only
+    way a series goes: it takes each series' write lock first, so a batch being
+    stored meanwhile either commits before the delete (and is deleted with it)
+    or finds its series gone and stores nothing (Series.DoesNotExist).
+    """
+    ids = sorted({int(i) for i in series_ids})
+    if not ids:
+        return
+    with transaction.atomic():
+        _lock_series_exclusively(ids)
+        Point.objects.filter(series_id__in=ids).delete()
+        Series.objects.filter(pk__in=ids).delete()
 
 
 def _dedupe(points: Iterable[PointIn]) -> list[PointIn]:
@@ -70,9 +93,9 @@ def series_points_upsert_many(*, batches: Mapping[Series | int, Iterable[PointIn
     if not by_series:
         return 0
     if connection.vendor == "postgresql":
-        arrays = _as_arrays(by_series)  # checks every point first
+        arrays, days = _as_arrays(by_series)  # checks every point first
         with transaction.atomic():
-            return _upsert_postgresql(list(by_series), *arrays)
+            return _upsert_postgresql(days, *arrays)
     for points in by_series.values():
         for p in points:
             if not math.isfinite(p.value):
@@ -81,17 +104,65 @@ def series_points_upsert_many(*, batches: Mapping[Series | int, Iterable[PointIn
                 raise ValueError("point timestamps must be timezone-aware")
     stored = 0
     with transaction.atomic():
+        # SQLite has one writer at a time: a series deleted before this transaction
+        # is seen here, and none can be deleted until it commits.
+        _require_series(by_series, set(Series.objects.filter(pk__in=list(by_series)).values_list("pk", flat=True)))
         for series_id, points in by_series.items():
             stored += _upsert_sqlite(series_id, _dedupe(points))
     return stored
+
+
+def _lock_key(series_id: int) -> int:
+    return series_id % 2_147_483_647  # the two-key form takes int4
+
+
+def _lock_series_exclusively(series_ids) -> None:
+    """Wait until no batch writes to these series, and keep it so until commit (PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, s) FROM unnest(%s::int[]) AS s",
+                       [_SERIES_LOCK_CLASS, sorted({_lock_key(sid) for sid in series_ids})])
+
+
+def _locks_sql(days: dict[int, set[int]]) -> tuple[str, list]:
+    """The lock statement of a batch: days maps each series to the day numbers it touches.
+
+    Every writer takes its locks in one global order (series locks by series,
+    then day locks by series and day), so writers never deadlock. Two batches
+    of one series wait for each other only where they share a day, whose
+    rollups both recompute; the upsert's snapshot, taken after the locks, then
+    sees every point committed to those days.
+    """
+    shared, exclusive, day_keys = [], [], []
+    for series_id in sorted(days):
+        touched = days[series_id]
+        if len(touched) > _MAX_DAY_LOCKS:
+            exclusive.append(_lock_key(series_id))
+        else:
+            shared.append(_lock_key(series_id))
+            # Series in the high bits, the day (mod 2**20, about 2,900 years) in the low
+            # ones; keys that collide only make two writers wait, never race.
+            day_keys.extend(sorted({(series_id << 20) | (day & 0xFFFFF) for day in touched}))
+    sql = ("SELECT pg_advisory_xact_lock_shared(%s, s) FROM unnest(%s::int[]) AS s; "
+           "SELECT pg_advisory_xact_lock(%s, s) FROM unnest(%s::int[]) AS s; "
+           "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k; ")
+    return sql, [_SERIES_LOCK_CLASS, shared, _SERIES_LOCK_CLASS, exclusive, day_keys]
+
+
+def _require_series(wanted, found) -> None:
+    missing = sorted(set(wanted) - set(found))
+    if missing:
+        raise Series.DoesNotExist(f"No series {', '.join(map(str, missing))}: deleted meanwhile?")
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def _as_arrays(by_series: dict[int, list[PointIn]]) -> tuple[str, str, str, str]:
-    """The points as four PostgreSQL array literals: series ids, epoch microseconds, steps, values.
+def _as_arrays(by_series: dict[int, list[PointIn]]) -> tuple[tuple[str, str, str, str], dict[int, set[int]]]:
+    """The points as four PostgreSQL array literals (series ids, epoch microseconds,
+    steps, values), and the day numbers each series' points fall on.
 
     Built with str.join over integers and float reprs (exact both ways), which
     is several times cheaper than letting psycopg2 adapt 10,000 datetimes or
@@ -99,12 +170,15 @@ def _as_arrays(by_series: dict[int, list[PointIn]]) -> tuple[str, str, str, str]
     a value that is not a finite number.
     """
     sids, micros, steps, values = [], [], [], []
+    days: dict[int, set[int]] = {}
     for series_id, points in by_series.items():
         sids.append(",".join([str(series_id)] * len(points)))
         try:
-            micros.append(",".join([str((p[0] - _EPOCH) // _MICROSECOND) for p in points]))
+            us = [(p[0] - _EPOCH) // _MICROSECOND for p in points]
         except TypeError:  # naive minus aware
             raise ValueError("point timestamps must be timezone-aware") from None
+        micros.append(",".join(map(str, us)))
+        days[series_id] = {u // _DAY_US for u in us}
         steps.append(",".join([str(int(p[2])) for p in points]))
         try:
             floats = [p[1] + 0.0 for p in points]  # numbers only: a string raises TypeError
@@ -113,33 +187,36 @@ def _as_arrays(by_series: dict[int, list[PointIn]]) -> tuple[str, str, str, str]
         if not all(map(math.isfinite, floats)):
             raise ValueError("point values must be finite numbers")
         values.append(",".join(map(repr, floats)))
-    return tuple("{" + ",".join(parts) + "}" for parts in (sids, micros, steps, values))
+    return tuple("{" + ",".join(parts) + "}" for parts in (sids, micros, steps, values)), days
 
 
-def _upsert_postgresql(series_ids: list[int], sids: str, micros: str, steps: str, values: str) -> int:
-    """Lock, upsert, recompute rollups: three statements for any number of series and points.
+def _upsert_postgresql(days: dict[int, set[int]], sids: str, micros: str, steps: str, values: str) -> int:
+    """Lock, upsert, recompute rollups: two round trips for any number of series and points.
 
     PostgreSQL parses the array literals, drops in-batch duplicates (the last
     one wins, by position) and sorts by the natural key, so concurrent
     overlapping batches lock rows in one order.
     """
-    point_table = Point._meta.db_table
+    point_table, series_table = Point._meta.db_table, Series._meta.db_table
+    series_ids = sorted(days)
+    locks_sql, locks_params = _locks_sql(days)
     with connection.cursor() as cursor:
-        # Writers of one series take turns, so the rollups they recompute always
-        # see every committed point (READ COMMITTED: each statement reads a fresh
-        # snapshot, taken after the locks are granted). Sorted: no lock-order deadlocks.
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, s) FROM unnest(%s::int[]) AS s",
-            [_SERIES_LOCK_CLASS, sorted({sid % 2_147_483_647 for sid in series_ids})],
-        )
+        # The locks (see _locks_sql), then the upsert, sent together: psycopg2 sends
+        # them as one query string, and PostgreSQL runs them in order, each with a
+        # fresh snapshot (READ COMMITTED), so the upsert's is taken after the locks.
         # The upsert; it answers with the runs of consecutive days the batch touched,
-        # per series (gaps and islands), which is all the rollup step needs.
+        # per series (gaps and islands), which is all the rollup step needs. Points
+        # have no foreign key (see Point.series): the series are checked here, once,
+        # in a snapshot taken after the locks (a series_delete has committed or waits).
         cursor.execute(
-            f"""WITH batch AS (
+            locks_sql + f"""WITH live AS (
+                SELECT id FROM {series_table} WHERE id = ANY(%s::bigint[])
+            ), batch AS (
                 SELECT DISTINCT ON (series_id, ts, step) series_id, ts, step, value
                 FROM (SELECT series_id, timestamptz 'epoch' + us * interval '1 microsecond' AS ts, step, value, n
                       FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::float8[])
                            WITH ORDINALITY AS b(series_id, us, step, value, n)) AS b
+                WHERE series_id IN (SELECT id FROM live)
                 ORDER BY series_id, ts, step, n DESC
             ), stored AS (
                 INSERT INTO {point_table} (series_id, ts, step, value)
@@ -153,12 +230,14 @@ def _upsert_postgresql(series_ids: list[int], sids: str, micros: str, steps: str
                        day - row_number() OVER (PARTITION BY series_id ORDER BY day) * interval '1 day' AS island
                 FROM days
             )
-            SELECT series_id, min(day), max(day) + interval '1 day', (SELECT count(*) FROM batch)
+            SELECT series_id, min(day), max(day) + interval '1 day', (SELECT count(*) FROM batch),
+                   (SELECT array_agg(id) FROM live)
             FROM islands GROUP BY series_id, island ORDER BY series_id, 2""",
-            [sids, micros, steps, values],
+            [*locks_params, series_ids, sids, micros, steps, values],
         )
         runs = cursor.fetchall()
-    _refresh_rollups_postgresql([(sid, lo, hi) for sid, lo, hi, _count in runs])
+    _require_series(series_ids, runs[0][4] if runs else [])  # raising rolls the whole batch back
+    _refresh_rollups_postgresql([(sid, lo, hi) for sid, lo, hi, _count, _live in runs])
     return runs[0][3] if runs else 0
 
 
@@ -188,6 +267,7 @@ def series_rollups_refresh(*, series: Series | int, start: datetime | None = Non
     if end is not None:
         qs = qs.filter(ts__lt=end)
     with transaction.atomic():
+        _lock_series_exclusively([series_id])  # no batch recomputes these rollups meanwhile
         if start is None and end is None:
             Rollup.objects.filter(series_id=series_id).delete()
         if connection.vendor == "postgresql":

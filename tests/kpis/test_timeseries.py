@@ -156,3 +156,122 @@ def test_buckets_of_many_series_at_once_equal_each_series_read_alone(db):
             assert [(b.ts, round(b.avg, 9), b.min, b.max, b.count, b.last) for b in many[sid]] == \
                 [(b.ts, round(b.avg, 9), b.min, b.max, b.count, b.last) for b in alone]
         assert many[rolled.pk] and many[raw_only.pk]
+
+
+class _Holder(threading.Thread):
+    """Stores a batch on its own connection and keeps the transaction open until released."""
+
+    def __init__(self, series_id, points):
+        super().__init__()
+        self.series_id, self.points = series_id, points
+        self.holding, self.release = threading.Event(), threading.Event()
+        self.error = None
+
+    def run(self):
+        from django.db import transaction
+
+        try:
+            with transaction.atomic():
+                series_points_upsert(series=self.series_id, points=self.points)
+                self.holding.set()
+                self.release.wait(timeout=20)
+        except Exception as exc:  # noqa: BLE001
+            self.error = exc
+            self.holding.set()
+        finally:
+            connections.close_all()
+
+    def __enter__(self):
+        self.start()
+        assert self.holding.wait(timeout=20) and self.error is None
+        return self
+
+    def __exit__(self, *exc):
+        self.release.set()
+        self.join(timeout=20)
+        assert self.error is None
+
+
+def _upsert_or_lock_timeout(series_id, points) -> str:
+    """Store points unless that means waiting more than 300 ms for a lock."""
+    from django.db import OperationalError
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET lock_timeout = '300ms'")
+    try:
+        series_points_upsert(series=series_id, points=points)
+        return "stored"
+    except OperationalError as exc:
+        assert "lock timeout" in str(exc)
+        return "waited"
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writers_of_one_series_wait_for_each_other_only_on_shared_days():
+    """Rollups of a day are recomputed under that day's lock: other days of the series go on meanwhile."""
+    series = Series.objects.create(kind=Series.Kind.KPI, key="days")
+    with _Holder(series.pk, minutes(60, start=T0)):  # day 0, not committed yet
+        assert _upsert_or_lock_timeout(series.pk, minutes(60, start=T0 + timedelta(days=3))) == "stored"
+        assert _upsert_or_lock_timeout(series.pk, minutes(60, start=T0 + timedelta(hours=5))) == "waited"
+        assert not Point.objects.filter(series=series, ts__gte=T0 + timedelta(hours=5)).filter(
+            ts__lt=T0 + timedelta(days=1)).exists()  # the refused batch left nothing
+    assert _upsert_or_lock_timeout(series.pk, minutes(60, start=T0 + timedelta(hours=5))) == "stored"
+    days = dict(Rollup.objects.filter(series=series, bucket=86400).values_list("ts", "count"))
+    assert days == {T0: 120, T0 + timedelta(days=3): 60}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_over_many_days_holds_its_whole_series():
+    """Past 64 touched days a batch locks the series instead of each day (bounded locks per transaction)."""
+    series = Series.objects.create(kind=Series.Kind.KPI, key="wide")
+    daily = [PointIn(ts=T0 + timedelta(days=i), value=1.0) for i in range(100)]
+    with _Holder(series.pk, daily):
+        assert _upsert_or_lock_timeout(series.pk, minutes(10, start=T0 + timedelta(days=300))) == "waited"
+    assert _upsert_or_lock_timeout(series.pk, minutes(10, start=T0 + timedelta(days=300))) == "stored"
+    other = Series.objects.create(kind=Series.Kind.KPI, key="other")
+    with _Holder(series.pk, daily):
+        assert _upsert_or_lock_timeout(other.pk, minutes(10)) == "stored"  # other series go on
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_series_waits_for_a_batch_in_flight_and_leaves_no_point_behind():
+    """Points have no database foreign key: series_delete takes the writers' lock instead."""
+    from kpis.services.timeseries import series_delete
+
+    series = Series.objects.create(kind=Series.Kind.KPI, key="doomed")
+    series_points_upsert(series=series.pk, points=minutes(30))
+    deleted = threading.Event()
+
+    def delete():
+        try:
+            series_delete(series_ids=[series.pk])
+            deleted.set()
+        finally:
+            connections.close_all()
+
+    with _Holder(series.pk, minutes(30, start=T0 + timedelta(days=2))):
+        deleter = threading.Thread(target=delete)
+        deleter.start()
+        assert not deleted.wait(timeout=0.5)  # waits for the batch in flight
+    deleter.join(timeout=20)
+    assert deleted.is_set()
+    assert not Series.objects.filter(pk=series.pk).exists()
+    assert not Point.objects.filter(series_id=series.pk).exists()
+    assert not Rollup.objects.filter(series_id=series.pk).exists()
+    # A batch for the series deleted meanwhile stores nothing and says so.
+    with pytest.raises(Series.DoesNotExist):
+        series_points_upsert(series=series.pk, points=minutes(5))
+    assert not Point.objects.filter(series_id=series.pk).exists()
+
+
+def test_a_batch_naming_a_deleted_series_stores_nothing_for_any_series(series):
+    from kpis.services.timeseries import series_delete
+
+    gone = Series.objects.create(kind=Series.Kind.KPI, key="gone")
+    series_delete(series_ids=[gone.pk])
+    with pytest.raises(Series.DoesNotExist):
+        series_points_upsert_many(batches={series.pk: minutes(5), gone.pk: minutes(5)})
+    assert not Point.objects.exists() and not Rollup.objects.exists()
