@@ -29,11 +29,12 @@ def save_for_later(task_name: str, args: list) -> None:
     )
 
 
-def send_now(task, args: list) -> bool:
+def send_now(task, args: list, countdown: float | None = None) -> bool:
     """Publish at once or not at all; False if the broker did not take it.
 
     Celery would retry the connection for seconds; a request must not wait
     that long, so this tries once (connect timeout 1 s) and gives up.
+    countdown: run it no sooner than this many seconds from now (not in eager mode).
     """
     app = task.app
     if app.conf.task_always_eager:
@@ -45,7 +46,7 @@ def send_now(task, args: list) -> bool:
             with app.producer_pool.acquire(block=True, timeout=2) as producer:
                 try:
                     producer.connection.ensure_connection(max_retries=0, timeout=1)
-                    task.apply_async(args=args, producer=producer, retry=False)
+                    task.apply_async(args=args, producer=producer, retry=False, countdown=countdown)
                 except Exception:
                     # Do not hand a broken connection to the next caller.
                     producer.connection.close()
@@ -80,16 +81,18 @@ def _queued_key(task_name: str, args: list) -> str:
     return f"outbox:queued:{_key(task_name, args)}"
 
 
-def delay_on_commit_coalesced(task, *args, window: int = 60) -> None:
+def delay_on_commit_coalesced(task, *args, window: int = 60, countdown: float | None = None) -> None:
     """delay_on_commit, but while one such message waits for a worker, later calls add none.
 
     For tasks that recompute from current state (a KPI's evaluation after new
     points): fifty ingest requests a second for one KPI then queue one
     evaluation at a time, not fifty. The task must call `coalesced_started`
     before it reads anything, so points committed after that queue another.
-    The mark lives in the cache for at most `window` seconds (a lost message
-    delays the next evaluation by that much at worst); without the cache,
-    every call queues.
+    With a countdown the message waits that long first, so calls arriving
+    meanwhile join it: at most one run per countdown, each seeing everything
+    committed before it starts. The mark lives in the cache for at most
+    `window` seconds (a lost message delays the next evaluation by that much
+    at worst); without the cache, every call queues.
     """
     args = list(args)
 
@@ -107,7 +110,7 @@ def delay_on_commit_coalesced(task, *args, window: int = 60) -> None:
             except Exception:  # noqa: BLE001 - no cache (Redis down): queue every time for a while
                 _cache_down_until = time.monotonic() + CACHE_RETRY_AFTER
                 key = None
-        if send_now(task, args):
+        if send_now(task, args, countdown=countdown):
             return
         try:
             save_for_later(task.name, args)

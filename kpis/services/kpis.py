@@ -20,6 +20,9 @@ from .alerts import alert_open, alert_resolve  # noqa: F401  (re-exported: kpis.
 from .timeseries import PointIn, series_create, series_delete, series_points_upsert
 
 MAX_POINTS_PER_REQUEST = 10_000
+# New points are evaluated against the thresholds this long after they commit;
+# points arriving meanwhile join that one evaluation (see kpi_points_ingest).
+EVALUATE_AFTER_SECONDS = 1.0
 EARLIEST = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
 FUTURE_SLACK = timedelta(days=1)
 MAX_REPORTED_ERRORS = 100
@@ -177,9 +180,9 @@ def kpi_points_ingest(*, kpi: KPI, points: list[PointIn], actor=None, evaluate: 
     if evaluate:
         from kpis.tasks import kpi_evaluate
 
-        # Coalesced: a KPI fed by many clients at once is evaluated once per
-        # worker turn, not once per request (the evaluation reads the latest points).
-        delay_on_commit_coalesced(kpi_evaluate, kpi.pk)
+        # Coalesced: a KPI fed by many clients at once is evaluated at most once a
+        # second, not once per request (the evaluation reads the latest points).
+        delay_on_commit_coalesced(kpi_evaluate, kpi.pk, countdown=EVALUATE_AFTER_SECONDS)
     return stored
 
 

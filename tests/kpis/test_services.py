@@ -109,6 +109,40 @@ def test_evaluations_coalesce_while_one_waits_for_a_worker(kpi, django_capture_o
     assert cache.get(key) is None
 
 
+def test_ingests_within_a_second_share_one_delayed_evaluation(kpi, django_capture_on_commit_callbacks):
+    """Against the real Redis broker (no worker): three ingests queue one evaluation, due a second later."""
+    import redis
+    from django.conf import settings
+
+    from pmhub.celery import app
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+
+    def evaluations():
+        found = []
+        for raw in broker.lrange("celery", 0, -1):
+            message = json.loads(raw)
+            if message["headers"]["task"] == "kpis.tasks.kpi_evaluate" and \
+                    json.loads(message["headers"]["argsrepr"].replace("(", "[").replace(",)", "]")) == [kpi.pk]:
+                found.append((raw, message))
+        return found
+
+    app.conf.task_always_eager = False
+    try:
+        sent_at = djtz.now()
+        for value in (95, 78, 60):
+            with django_capture_on_commit_callbacks(execute=True):
+                kpi_points_ingest(kpi=kpi, points=recent([value], minutes_apart=0))
+        queued = evaluations()
+        assert len(queued) == 1
+        eta = datetime.fromisoformat(queued[0][1]["headers"]["eta"])
+        assert timedelta(seconds=0.5) < eta - sent_at < timedelta(seconds=5)
+    finally:
+        app.conf.task_always_eager = True
+        for raw, _message in evaluations():
+            broker.lrem("celery", 0, raw)
+
+
 def test_lower_is_better_breaches_above(product):
     kpi = make_kpi(product, "latency", direction="lower", warning_threshold=200, critical_threshold=400)
     kpi_points_ingest(kpi=kpi, points=recent([150, 250]))
