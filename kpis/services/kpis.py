@@ -278,6 +278,23 @@ def kpi_delete(*, actor, kpi: KPI) -> None:
         series_delete(series_ids=[series_id])
 
 
+def product_kpi_data_delete(*, product) -> None:
+    """Delete what the kpis app holds for a product about to be deleted, series included.
+
+    KPIs and model metrics protect their series, so a product's deletion alone
+    would leave every point behind; products.services.product_delete calls this
+    first, in its transaction (the caller has checked the manage right).
+    """
+    from kpis.models import AIModel, ModelMetric
+
+    with transaction.atomic():
+        series_ids = [*KPI.objects.filter(product=product).values_list("series_id", flat=True),
+                      *ModelMetric.objects.filter(version__model__product=product).values_list("series_id", flat=True)]
+        KPI.objects.filter(product=product).delete()
+        AIModel.objects.filter(product=product).delete()
+        series_delete(series_ids=series_ids)
+
+
 def kpi_link_roadmap_item(*, actor, kpi: KPI, item, linked: bool = True) -> None:
     require(actor, kpi.product, Action.EDIT)
     if item.product_id != kpi.product_id:

@@ -70,6 +70,9 @@ def product_delete(*, actor, product: Product) -> None:
     require(actor, product, Action.MANAGE)
     with transaction.atomic():
         audit_record(actor=actor, action="product.deleted", target=product, data={"slug": product.slug})
+        from kpis.services.kpis import product_kpi_data_delete  # kpis builds on products: imported late
+
+        product_kpi_data_delete(product=product)
         product.delete()
 
 

@@ -38,3 +38,25 @@ def test_delete_is_audited(product, pm):
     slug = product.slug
     services.product_delete(actor=pm, product=product)
     assert AuditEvent.objects.get(action="product.deleted").data == {"slug": slug}
+
+
+def test_delete_takes_the_products_kpi_and_model_series_along(product, pm):
+    """KPIs and model metrics protect their series: deleting the product must not leave points behind."""
+    from datetime import datetime, timezone
+
+    from kpis.models import Point, Rollup, Series
+    from kpis.services.aimodels import aimodel_create, model_metrics_log_simple, model_version_create
+    from kpis.services.kpis import kpi_create, kpi_points_ingest
+    from kpis.services.timeseries import PointIn
+
+    kpi = kpi_create(actor=pm, product=product, name="CSAT")
+    kpi_points_ingest(kpi=kpi, points=[PointIn(ts=datetime(2026, 1, 1, tzinfo=timezone.utc), value=4.5)])
+    model = aimodel_create(actor=pm, product=product, name="ranker")
+    version = model_version_create(actor=pm, model=model, version="v1")
+    model_metrics_log_simple(actor=pm, version=version, metrics={"auc": 0.9})
+    other = Series.objects.create(kind="kpi", key="someone-else")
+    assert Series.objects.count() == 3 and Point.objects.count() == 2
+
+    services.product_delete(actor=pm, product=product)
+    assert list(Series.objects.all()) == [other]
+    assert not Point.objects.exists() and not Rollup.objects.exists()
