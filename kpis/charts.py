@@ -21,6 +21,15 @@ def _t(ts: datetime) -> str:
     return ts.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _ms(ts: datetime, shift: float = 0.0) -> int:
+    """A time as milliseconds since the epoch, which a date axis reads as UTC.
+
+    For the series themselves: several times cheaper to build than _t's text and
+    a third shorter in the page, which matters at a thousand points a trace.
+    """
+    return int((ts.timestamp() + shift) * 1000)
+
+
 def kpi_figure(**kwargs) -> go.Figure:
     """The KPI chart as a validated plotly Figure (see kpi_figure_spec)."""
     return go.Figure(kpi_figure_spec(**kwargs))
@@ -42,7 +51,7 @@ def kpi_figure_spec(*, name: str, unit: str, direction: str, start: datetime, en
     # names, hover text, annotations and axis titles, so every such text is escaped here.
     name, unit = escape(name), unit or ""
     span = end - start
-    xs = [_t(b.ts) for b in buckets]
+    xs = [_ms(b.ts) for b in buckets]
     data = []
     if buckets:
         data.append({"type": "scatter", "x": xs, "y": [b.max for b in buckets], "mode": "lines",
@@ -51,7 +60,7 @@ def kpi_figure_spec(*, name: str, unit: str, direction: str, start: datetime, en
                      "line": {"width": 0}, "fill": "tonexty", "fillcolor": "rgba(21,101,192,0.15)",
                      "name": "min–max", "hoverinfo": "skip"})
     if previous:
-        data.append({"type": "scatter", "x": [_t(b.ts + span) for b in previous], "y": [b.avg for b in previous],
+        data.append({"type": "scatter", "x": [_ms(b.ts, span.total_seconds()) for b in previous], "y": [b.avg for b in previous],
                      "mode": "lines", "name": "Previous period", "line": {"color": GREY, "dash": "dot", "width": 1.5},
                      "hovertemplate": "%{y:.4g}<extra>previous period</extra>"})
     data.append({"type": "scatter", "x": xs, "y": [b.avg for b in buckets],
