@@ -92,6 +92,7 @@ def main():
                 if opts.only and opts.only != f"{batch}x{clients}":
                     continue
                 kpi = common.fresh_kpi(product, f"ingest-{batch}-{clients}")
+                common.vacuum("kpis_point", "kpis_rollup")
                 url = f"http://127.0.0.1:{port}/api/v1/kpis/{kpi.pk}/points"
                 # Enough bodies for twice the aims, so no client runs out before the clock does.
                 per_client = max(4, int(opts.seconds * (100_000 if batch == 1000 else 200_000) / batch / clients) + 2)

@@ -29,6 +29,7 @@ def main():
     # 1. one KPI, 100,000 minute points (about 69 days)
     kpi = common.fresh_kpi(product, "read-100k")
     common.fill_points_sql(kpi, count=100_000, start=now - timedelta(minutes=100_000), step_seconds=60)
+    common.vacuum("kpis_point", "kpis_rollup")  # fresh statistics, as autovacuum would have them
     frm, to = (now - timedelta(minutes=100_000)).isoformat(), now.isoformat()
     url = f"/api/v1/kpis/{kpi.pk}/points"
     print("series read, one KPI holding 100,000 points (server time, median of 7):")
@@ -61,6 +62,7 @@ def main():
                 common.fill_points_sql(k, count=size, start=now - timedelta(days=365),
                                        step_seconds=365 * 86400 / size)
                 kpis.append(k)
+            common.vacuum("kpis_point", "kpis_rollup")
 
         def dashboard(r="1y"):
             resp = client.get(f"/kpis/{slug}/", {"range": r})

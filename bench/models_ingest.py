@@ -66,26 +66,34 @@ def main():
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_GUNICORN_WORKERS", "4")))
     opts = parser.parse_args()
     common.setup_django()
-    from kpis.models import AIModel, ModelMetric, Series
+    from kpis.models import AIModel, ModelMetric
     from kpis.services.aimodels import aimodel_create, model_version_create
+    from kpis.services.timeseries import series_delete
 
     user, product = common.bench_user_and_product(slug="bench-models")
     token = common.token_for(user)
     old = AIModel.objects.filter(product=product, name="bench")
     series_ids = list(ModelMetric.objects.filter(version__model__in=old).values_list("series_id", flat=True))
     old.delete()
-    Series.objects.filter(pk__in=series_ids).delete()
+    series_delete(series_ids=series_ids)
     model = aimodel_create(actor=user, product=product, name="bench", primary_metric="train/accuracy")
 
     proc, port = common.start_gunicorn(workers=opts.workers)
     try:
+        # Warm every worker up (imports, connections) before any clock starts.
+        warm = model_version_create(actor=user, model=model, version="warm-up")
+        warm_url = f"http://127.0.0.1:{port}/api/v1/model-versions/{warm.pk}/metrics/"
+        with mp.Pool(4) as pool:
+            pool.map(client, [(warm_url, token, bodies_for(30, 6, datetime(2025, 1, 1, tzinfo=timezone.utc)), 60)
+                              for _ in range(4)])
         print(f"model metrics through HTTP: gunicorn {opts.workers} sync workers, PostgreSQL, {os.cpu_count()} CPUs")
         print(f"{'batch':>7} {'clients':>7} {'requests':>8} {'entries':>9} {'seconds':>7} {'entries/s':>10} "
               f"{'median ms':>9} {'max ms':>7}")
         start = datetime(2026, 1, 1, tzinfo=timezone.utc)
         for batch in (1000, 10_000):
             for clients in (1, 4):
-                per_client = max(3, int(opts.seconds * 60_000 / batch / clients) + 2)
+                # Enough bodies that no client runs out before the clock does.
+                per_client = max(3, int(opts.seconds * (120_000 if batch == 1000 else 200_000) / batch / clients) + 2)
                 work = []
                 for c in range(clients):
                     version = model_version_create(actor=user, model=model, version=f"b{batch}-c{clients}-{c}")
