@@ -9,7 +9,6 @@ nowhere near the task's time limits), is recorded as failed with a message, stor
 and the worker goes on to pull the good source.
 """
 import os
-import socket
 import socketserver
 import threading
 import time

@@ -132,7 +132,7 @@ def test_api_lists_never_show_another_products_objects(api, two):
     for path in ("alerts", "feedback", "kpis", "model-versions", "models", "roadmap-items", "sprints", "work-items",
                  "products", "sources"):
         for query in ("", f"?product={bravo.product.slug}", f"?product={bravo.product.pk}", f"?model={bravo.aimodel.pk}",
-                      f"?sprint={bravo.sprint.pk}", f"?search=bravo"):
+                      f"?sprint={bravo.sprint.pk}", "?search=bravo"):
             response = api.get(f"/api/v1/{path}/{query}")
             assert response.status_code in (200, 400), f"{path}{query}: {response.status_code}"
             assert "bravo" not in response.content.decode(), f"{path}{query} shows bravo's objects"
