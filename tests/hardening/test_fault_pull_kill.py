@@ -89,7 +89,10 @@ def test_worker_killed_during_pulls_is_redone_by_another_exactly_once(stack, slo
         return stack.pg.scalar(f"SELECT count(*) FROM kpis_pullrun r {OWN} AND r.status = %s", [status])
 
     # Kill it while pulls are in flight: some done (stored and acknowledged), some waiting on the server.
-    wait_until(lambda: runs("success") >= 2 and runs("running") >= 2, timeout=120, interval=0.05,
+    # All three processes busy: then the worker is not fetching a message. Redis hands a message
+    # over (BRPOP) before kombu records it as unacknowledged, in a second command; a worker killed
+    # between the two loses that message (a limit of kombu's Redis transport, in the README).
+    wait_until(lambda: runs("success") >= 2 and runs("running") >= 3, timeout=120, interval=0.05,
                message="pulls to be in flight")
     os.killpg(first.pid, signal.SIGKILL)
     first.wait(timeout=10)
