@@ -53,12 +53,12 @@ def bench_user_and_product(slug="bench"):
 
 def fresh_kpi(product, key, **fields):
     from kpis.models import KPI, Series
+    from kpis.services.timeseries import series_delete
 
     old = KPI.objects.filter(product=product, key=key).first()
     if old is not None:
-        series_id = old.series_id
         old.delete()
-        Series.objects.filter(pk=series_id).delete()
+        series_delete(series_ids=[old.series_id])
     series = Series.objects.create(kind="kpi", key=key)
     return KPI.objects.create(product=product, key=key, name=key, series=series, **fields)
 

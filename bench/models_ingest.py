@@ -66,16 +66,13 @@ def main():
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_GUNICORN_WORKERS", "4")))
     opts = parser.parse_args()
     common.setup_django()
-    from kpis.models import AIModel, ModelMetric
-    from kpis.services.aimodels import aimodel_create, model_version_create
-    from kpis.services.timeseries import series_delete
+    from kpis.models import AIModel
+    from kpis.services.aimodels import aimodel_create, aimodel_delete, model_version_create
 
     user, product = common.bench_user_and_product(slug="bench-models")
     token = common.token_for(user)
-    old = AIModel.objects.filter(product=product, name="bench")
-    series_ids = list(ModelMetric.objects.filter(version__model__in=old).values_list("series_id", flat=True))
-    old.delete()
-    series_delete(series_ids=series_ids)
+    for old in AIModel.objects.filter(product=product, name="bench"):
+        aimodel_delete(actor=user, model=old)  # with its metric series
     model = aimodel_create(actor=user, product=product, name="bench", primary_metric="train/accuracy")
 
     proc, port = common.start_gunicorn(workers=opts.workers)

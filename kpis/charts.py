@@ -60,7 +60,8 @@ def kpi_figure_spec(*, name: str, unit: str, direction: str, start: datetime, en
                      "line": {"width": 0}, "fill": "tonexty", "fillcolor": "rgba(21,101,192,0.15)",
                      "name": "min–max", "hoverinfo": "skip"})
     if previous:
-        data.append({"type": "scatter", "x": [_ms(b.ts, span.total_seconds()) for b in previous], "y": [b.avg for b in previous],
+        data.append({"type": "scatter", "x": [_ms(b.ts, span.total_seconds()) for b in previous],
+                     "y": [b.avg for b in previous],
                      "mode": "lines", "name": "Previous period", "line": {"color": GREY, "dash": "dot", "width": 1.5},
                      "hovertemplate": "%{y:.4g}<extra>previous period</extra>"})
     data.append({"type": "scatter", "x": xs, "y": [b.avg for b in buckets],

@@ -10,9 +10,9 @@ import math
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from pmhub.chart_text import escape
-from plotly.subplots import make_subplots
 
 
 # Colour-blind-safe (Okabe-Ito, then Tableau) so versions stay apart; one per version, same on every chart.

@@ -12,17 +12,26 @@ from rest_framework import permissions
 from .roles import Action, role_allows
 
 
+def _role_cache(user) -> dict:
+    return user.__dict__.setdefault("_pmhub_roles", {})
+
+
 def role_for(user, product):
     """The user's role on product, cached on the user object for one request."""
     if not getattr(user, "is_authenticated", False) or product is None:
         return None
-    cache = user.__dict__.setdefault("_pmhub_roles", {})
+    cache = _role_cache(user)
     product_id = product if isinstance(product, int) else product.pk
     if product_id not in cache:
         from products.selectors import membership_role
 
         cache[product_id] = membership_role(user=user, product_id=product_id)
     return cache[product_id]
+
+
+def role_remember(user, product_id: int, role) -> None:
+    """Put a role a query already fetched (None: no membership) into role_for's cache."""
+    _role_cache(user).setdefault(product_id, role)
 
 
 def user_can(user, product, action: str) -> bool:

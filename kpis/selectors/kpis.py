@@ -62,7 +62,7 @@ def kpi_by_ref_for_write(*, user, ref: str | int, key: str | None = None, action
     the user may not see the KPI's product, PermissionDenied when they see it but
     may not do action.
     """
-    from pmhub.permissions import require, user_can
+    from pmhub.permissions import require, role_remember, user_can
     from pmhub.roles import Action
     from products.models import Membership
 
@@ -73,7 +73,7 @@ def kpi_by_ref_for_write(*, user, ref: str | int, key: str | None = None, action
             Membership.objects.filter(user=user, product_id=OuterRef("product_id")).values("role")[:1]))
     kpi = qs.get(pk=int(ref)) if key is None else qs.get(product__slug=ref, key=key)
     if member:
-        user.__dict__.setdefault("_pmhub_roles", {}).setdefault(kpi.product_id, kpi._member_role)
+        role_remember(user, kpi.product_id, kpi._member_role)
     if not user_can(user, kpi.product, Action.VIEW):
         raise KPI.DoesNotExist
     require(user, kpi.product, action)
