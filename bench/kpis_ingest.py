@@ -57,7 +57,8 @@ def bodies_for(client_no, batch, count, start):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--only", default="", help="run one configuration, e.g. 1000x4 (batch x clients)")
+    parser.add_argument("--only", default="", choices=["", "1000x1", "1000x4", "10000x1", "10000x4"],
+                        help="run one configuration (batch x clients)")
     parser.add_argument("--cpu", action="store_true", help="print where the CPU time went in each run")
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_GUNICORN_WORKERS", "4")))
     opts = parser.parse_args()
