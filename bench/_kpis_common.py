@@ -52,8 +52,9 @@ def bench_user_and_product(slug="bench"):
 
 
 def fresh_kpi(product, key, **fields):
-    from kpis.models import KPI, Series
-    from kpis.services.timeseries import series_delete
+    from kpis.models import KPI
+    from kpis.timeseries.models import Series
+    from kpis.timeseries.services import series_delete
 
     old = KPI.objects.filter(product=product, key=key).first()
     if old is not None:
@@ -94,7 +95,7 @@ def fill_points_sql(kpi, *, count, start, step_seconds):
     """Insert count evenly spaced points straight in SQL, then rebuild the rollups (bench set-up only)."""
     from django.db import connection
 
-    from kpis.services.timeseries import series_rollups_refresh
+    from kpis.timeseries.services import series_rollups_refresh
 
     with connection.cursor() as cur:
         cur.execute(

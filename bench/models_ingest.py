@@ -66,8 +66,8 @@ def main():
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_GUNICORN_WORKERS", "4")))
     opts = parser.parse_args()
     common.setup_django()
-    from kpis.models import AIModel
-    from kpis.services.aimodels import aimodel_create, aimodel_delete, model_version_create
+    from kpis.ml.models import AIModel
+    from kpis.ml.services import aimodel_create, aimodel_delete, model_version_create
 
     user, product = common.bench_user_and_product(slug="bench-models")
     token = common.token_for(user)

@@ -50,8 +50,9 @@ def seed():
 
     from kpis.models import KPI
     from kpis.services.alerts import alert_open
-    from kpis.services.timeseries import PointIn, series_create, series_points_upsert
-    from products.models import Membership, Product, RoadmapItem
+    from kpis.timeseries.services import PointIn, series_create, series_points_upsert
+    from products.models import Membership, Product
+    from products.roadmap.models import RoadmapItem
 
     user, _ = get_user_model().objects.get_or_create(username="bench-exec", defaults={"email": "bench@example.com"})
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
@@ -115,7 +116,8 @@ def main():
         sys.exit("Set DATABASE_URL to a PostgreSQL database of its own (it keeps the bench data).")
     call_command("migrate", verbosity=0)
     user = seed()
-    from kpis.models import KPI, Point
+    from kpis.models import KPI
+    from kpis.timeseries.models import Point
     from products.selectors import product_list_for_user
 
     print(f"{product_list_for_user(user=user).count()} products, {KPI.objects.filter(product__slug__startswith='bench-pf-').count()} KPIs, "
@@ -128,7 +130,7 @@ def main():
         print(f"{'portfolio page, ' + period:<34}{med:>10.1f}{p95:>9.1f}{queries:>9}{size / 1024:>7.0f}")
     med, p95, queries, size = timed(client, "/portfolio/export.csv?period=month")
     print(f"{'CSV export, month':<34}{med:>10.1f}{p95:>9.1f}{queries:>9}{size / 1024:>7.0f}")
-    from pmhub.portfolio.services import digest_build
+    from portfolio.services import digest_build
 
     times = []
     for _ in range(RUNS):

@@ -12,7 +12,8 @@ from rest_framework.throttling import UserRateThrottle
 from pmhub.api import UTCIsoDateTimeFilter
 from pmhub.permissions import ProductRolePermission
 from pmhub.roles import Action
-from products.models import Product, RoadmapItem
+from products.models import Product
+from products.roadmap.models import RoadmapItem
 from products.selectors import product_list_for_user
 
 from . import selectors, services

@@ -117,7 +117,7 @@ def _match_items(items, keywords):
 
 
 def seed(ctx):
-    from products.models import RoadmapItem
+    from products.roadmap.models import RoadmapItem
 
     pm = ctx.users.get("pm")
     now = timezone.now()

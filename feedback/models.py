@@ -5,7 +5,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from products.models import Product, RoadmapItem
+from products.models import Product
+from products.roadmap.models import RoadmapItem
 
 
 class Channel(models.TextChoices):

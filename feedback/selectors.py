@@ -7,7 +7,7 @@ from django.db.models import Avg, Count, Exists, IntegerField, OuterRef, Prefetc
 from django.db.models.functions import Coalesce, Lower, TruncWeek
 from django.utils import timezone
 
-from products.models import RoadmapItem
+from products.roadmap.models import RoadmapItem
 from products.selectors import product_list_for_user
 
 from .models import Channel, Feedback, FeedbackLink, FeedbackPortal, ImportJob, Segment, Sentiment, ShipNotification, Tag

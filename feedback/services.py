@@ -18,6 +18,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from pmhub.audit import audit_record
+from pmhub.outbox import delay_on_commit
 from pmhub.permissions import require, user_can
 from pmhub.roles import Action
 
@@ -363,12 +364,10 @@ def import_job_create(*, actor, product, filename: str, content: bytes, default_
         raise ValidationError({"file": [f"The file is larger than {IMPORT_MAX_BYTES // (1024 * 1024)} MB; split it."]})
     if default_channel not in Channel.values:
         raise ValidationError({"default_channel": [f"Choose one of {', '.join(Channel.values)}."]})
-    from .tasks import import_feedback_csv
-
     with transaction.atomic():
         job = ImportJob.objects.create(product=product, created_by=actor, filename=(filename or "")[:200],
                                        content=content, default_channel=default_channel)
-        import_feedback_csv.delay_on_commit(job.pk)
+        delay_on_commit("feedback.tasks.import_feedback_csv", job.pk)
     return job
 
 
@@ -474,12 +473,10 @@ def roadmap_reach_apply(*, actor, item, reach) -> object:
         raise ValidationError({"reach": ["Give a whole number."]}) from None
     if reach < 0:
         raise ValidationError({"reach": ["Reach cannot be negative."]})
-    from products import services as product_services
 
-    update = getattr(product_services, "roadmap_item_update", None)
-    if update is None:
-        raise ValidationError({"reach": ["The roadmap cannot be edited here yet."]})
-    return update(actor=actor, item=item, reach=reach)
+    from products.roadmap.services import roadmap_item_update
+
+    return roadmap_item_update(actor=actor, item=item, reach=reach)
 
 
 def ship_notifications_queue(*, actor, item) -> int:
@@ -490,8 +487,6 @@ def ship_notifications_queue(*, actor, item) -> int:
     if item.status != "shipped":
         raise ValidationError({"roadmap_item": ["Only a shipped roadmap item can be announced."]})
     recipients = ship_notification_recipients(item=item)
-    from .tasks import deliver_ship_notifications
-
     with transaction.atomic():
         ShipNotification.objects.bulk_create(
             [ShipNotification(roadmap_item=item, email=r["email"], name=r["name"], requested_by=actor) for r in recipients],
@@ -501,7 +496,7 @@ def ship_notifications_queue(*, actor, item) -> int:
         if pending:
             audit_record(actor=actor, action="feedback.ship_notified", product=item.product, target=item,
                          data={"recipients": pending})
-            deliver_ship_notifications.delay_on_commit(item.pk)
+            delay_on_commit("feedback.tasks.deliver_ship_notifications", item.pk)
     return pending
 
 
@@ -543,11 +538,9 @@ def ship_notifications_deliver(*, item) -> int:
 def ship_notifications_retry(*, actor, item) -> int:
     """Queue the e-mails that failed again."""
     require(actor, item.product, Action.EDIT)
-    from .tasks import deliver_ship_notifications
-
     with transaction.atomic():
         count = ShipNotification.objects.filter(roadmap_item=item, sent_at__isnull=True).exclude(error="").update(error="")
         if count:
-            deliver_ship_notifications.delay_on_commit(item.pk)
+            delay_on_commit("feedback.tasks.deliver_ship_notifications", item.pk)
     return count
 

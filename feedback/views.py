@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from pmhub.permissions import user_can
 from pmhub.roles import Action
-from products.models import RoadmapItem
+from products.roadmap.models import RoadmapItem
 from products.views import form_errors_from, get_product_for
 
 from . import ratelimit, selectors, services

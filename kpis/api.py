@@ -16,14 +16,21 @@ from rest_framework.views import APIView
 
 from pmhub.permissions import ProductRolePermission
 from pmhub.roles import Action
-from products.models import RoadmapItem
+from products.roadmap.models import RoadmapItem
 from products.selectors import product_list_for_user
 
 from . import selectors
-from .models import KPI, Alert, Objective, Series
+from kpis.models import KPI, Objective, Alert
+from kpis.timeseries.models import Series
 from .selectors.kpis import kpi_by_ref_for_user, kpi_by_ref_for_write
 from .selectors.status import kpi_status
-from .selectors.timeseries import BUCKETS, MAX_CHART_POINTS, bucket_seconds_for, series_buckets, series_points
+from kpis.timeseries.selectors import (
+    BUCKETS,
+    MAX_CHART_POINTS,
+    bucket_seconds_for,
+    series_buckets,
+    series_points,
+)
 from .services import kpis as services
 
 MAX_RAW_POINTS = 100_000

@@ -6,7 +6,8 @@ class KpisConfig(AppConfig):
     verbose_name = "KPIs, models and metrics"
 
     def ready(self):
-        from . import panels_models, tasks_models  # noqa: F401  (AI models: panels and tasks)
-        from .mlflow import panels as mlflow_panels  # noqa: F401  (MLflow runs on the model page)
-        from . import panels  # noqa: F401  (registers the panels)
-        from . import panels_sources  # noqa: F401 - registers the "kpi_detail" sources panel
+        # Panels: what each feature shows on other features' pages (pmhub/panels.py).
+        from kpis import panels  # noqa: F401  (KPIs on the product and roadmap item pages)
+        from kpis.ml import panels as ml_panels  # noqa: F401  (AI models on the product and KPI pages)
+        from kpis.ml.mlflow import panels as mlflow_panels  # noqa: F401  (MLflow runs on the model page)
+        from kpis.sources import panels as sources_panels  # noqa: F401  (sources on the KPI page)

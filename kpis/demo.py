@@ -7,8 +7,11 @@ from datetime import date, datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from kpis.models import KPI, Objective, Series
-from kpis.services.timeseries import PointIn, series_points_upsert
+from kpis.ml import demo as ml_demo
+from kpis.models import KPI, Objective
+from kpis.sources import demo as sources_demo
+from kpis.timeseries.models import Series
+from kpis.timeseries.services import PointIn, series_points_upsert
 
 DAYS = 365
 
@@ -55,7 +58,7 @@ def _history(spec, *, end: datetime, seed: int, ship_at: datetime | None):
 
 
 def seed(ctx):
-    from products.models import RoadmapItem
+    from products.roadmap.models import RoadmapItem
 
     end = timezone.now().replace(minute=0, second=0, microsecond=0)
     today = date.today()
@@ -91,8 +94,8 @@ def seed(ctx):
                                                                    ship_at=ship_at))
             ctx.note(f"KPI {product.slug}/{key} with {DAYS * 24} hourly points")
     _evaluate_demo_alerts(ctx)
-    __import__("kpis.demo_models").demo_models.seed(ctx)  # AI models, versions, metrics (kpis/demo_models.py)
-    __import__("kpis.demo_sources").demo_sources.seed(ctx)  # paused metric sources with history
+    ml_demo.seed(ctx)  # AI models, versions, metrics (kpis/ml/demo.py)
+    sources_demo.seed(ctx)  # paused metric sources with history (kpis/sources/demo.py)
 
 
 def _evaluate_demo_alerts(ctx):

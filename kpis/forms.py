@@ -1,8 +1,8 @@
 from django import forms
 
-from products.models import RoadmapItem
+from products.roadmap.models import RoadmapItem
 
-from .models import KPI, Objective
+from kpis.models import KPI, Objective
 
 
 class KPIForm(forms.ModelForm):

@@ -4,7 +4,7 @@ from celery import shared_task
 from kpis.models import KPI, AlertDelivery, ImportJob
 
 
-@shared_task(soft_time_limit=30, time_limit=60)
+@shared_task(name="kpis.tasks.kpi_evaluate", soft_time_limit=30, time_limit=60)
 def kpi_evaluate(kpi_id: int) -> None:
     """Re-evaluate a KPI's threshold alert after new points (or new thresholds)."""
     from kpis.services.alerts import kpi_evaluate as evaluate
@@ -17,7 +17,7 @@ def kpi_evaluate(kpi_id: int) -> None:
     evaluate(kpi=kpi)
 
 
-@shared_task(soft_time_limit=120, time_limit=150, expires=60)
+@shared_task(name="kpis.tasks.kpis_evaluate_pending", soft_time_limit=120, time_limit=150, expires=60)
 def kpis_evaluate_pending() -> int:
     """Beat: re-evaluate KPIs with a pending period, so an alert opens once it has elapsed
     even when no new point arrives."""
@@ -34,7 +34,8 @@ def kpis_evaluate_pending() -> int:
     return count
 
 
-@shared_task(bind=True, soft_time_limit=30, time_limit=45, max_retries=6)
+@shared_task(name="kpis.tasks.alert_delivery_send", bind=True, soft_time_limit=30, time_limit=45,
+             max_retries=6)
 def alert_delivery_send(self, delivery_id: int) -> None:
     """Send one alert notification; network errors and 5xx are retried with backoff."""
     from kpis.services.alerts import RetryableDeliveryError, alert_delivery_give_up, alert_delivery_send as send
@@ -58,7 +59,7 @@ def alert_delivery_send(self, delivery_id: int) -> None:
             delivery.refresh_from_db()
 
 
-@shared_task(soft_time_limit=1800, time_limit=1900)
+@shared_task(name="kpis.tasks.kpi_import_run", soft_time_limit=1800, time_limit=1900)
 def kpi_import_run(job_id: int) -> None:
     """Import a CSV into a KPI (all or nothing), updating the job's progress as it reads."""
     from kpis.services.imports import import_job_run

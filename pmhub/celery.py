@@ -13,9 +13,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # evaluation). With it set that high the fixup never closes them;
 # _reuse_connections below does what Django does around a request instead.
 app.conf.CELERY_DB_REUSE_MAX = 10**9
+# Every installed app's tasks.py, and those of the feature packages inside apps.
+# A task's name is fixed in its decorator (it is what queued messages and the
+# outbox store), so moving a module never renames a task.
 app.autodiscover_tasks()
-app.autodiscover_tasks(["pmhub.portfolio"])
-app.autodiscover_tasks(["kpis"], related_name="tasks_sources")
+app.autodiscover_tasks(["kpis.ml", "kpis.sources", "products.sprints"])
 
 # Each entry's `expires` is no longer than its interval, so a backlog of
 # stale ticks never piles up behind a stopped worker.
@@ -30,7 +32,7 @@ BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
-    # Scheduled metric pulls: claims due sources and queues one pull each (kpis/tasks_sources.py).
+    # Scheduled metric pulls: claims due sources and queues one pull each (kpis/sources/tasks.py).
     "dispatch-due-sources": {
         "task": "kpis.tasks_sources.dispatch_due_sources",
         "schedule": float(os.environ.get("PMHUB_PULL_DISPATCH_INTERVAL", "5")),

@@ -19,8 +19,9 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args, actions=(), **kwargs):
         super().__init__(*args, **kwargs)
-        from products.models import Product
+        from .models import AuditEvent
 
+        Product = AuditEvent._meta.get_field("product").related_model
         groups = sorted({a.split(".")[0] for a in actions})
         self.fields["action"].choices = [("", "Any action")] + [
             (g, f"{g}.*") for g in groups

@@ -1,4 +1,7 @@
-"""Follow-up work that survives a broker outage.
+"""Follow-up work that survives a broker outage, and the one seam services queue through.
+
+Services name the task they queue ("kpis.tasks.kpi_evaluate") instead of
+importing its module: tasks import services, never the reverse (task_named).
 
 `delay_on_commit(task, *args)` queues a Celery task once the transaction
 commits, like `task.delay_on_commit`. If the broker (Redis) cannot take the
@@ -15,6 +18,21 @@ import time
 from django.db import transaction
 
 log = logging.getLogger(__name__)
+
+
+def task_named(task):
+    """The registered Celery task of this name (a task object is returned as it is).
+
+    Task modules are imported on first use (Celery's autodiscovery, as a worker
+    does at start), so a web process finds every task without importing them.
+    """
+    if not isinstance(task, str):
+        return task
+    from celery import current_app
+
+    if task not in current_app.tasks:
+        current_app.loader.import_default_modules()
+    return current_app.tasks[task]
 
 
 def _key(task_name: str, args: list) -> str:
@@ -59,7 +77,9 @@ def send_now(task, args: list, countdown: float | None = None) -> bool:
 
 
 def delay_on_commit(task, *args) -> None:
+    """Queue task(*args) once the transaction commits; task is a task or its registered name."""
     args = list(args)
+    task = task_named(task)
 
     def send():
         if not send_now(task, args):
@@ -95,6 +115,7 @@ def delay_on_commit_coalesced(task, *args, window: int = 60, countdown: float | 
     at worst); without the cache, every call queues.
     """
     args = list(args)
+    task = task_named(task)
 
     def send():
         global _cache_down_until
@@ -129,6 +150,7 @@ def coalesced_started(task, *args) -> None:
     """Called by a coalesced task before it reads: calls from now on queue a new message."""
     from django.core.cache import cache
 
+    task = task_named(task)
     if time.monotonic() < _cache_down_until:
         return
     try:

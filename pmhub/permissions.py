@@ -1,15 +1,25 @@
 """One permission layer for pages and API alike.
 
-A user's role on a product (products.Membership) decides what they may do
-(pmhub.roles.ROLE_ACTIONS). Staff may do everything. Whoever may not even view
+A user's role on a product (products.Membership, read through the selector named
+by settings.PMHUB_MEMBERSHIP_ROLE) decides what they may do (pmhub.roles.ROLE_ACTIONS). Staff may do everything. Whoever may not even view
 a product gets 404 (they should not learn it exists); whoever may view but not
 change it gets 403.
 """
+from functools import cache
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.module_loading import import_string
 from rest_framework import permissions
 
 from .roles import Action, role_allows
+
+
+@cache
+def _membership_role():
+    """membership_role(*, user, product_id) -> role or None, from the app that keeps memberships."""
+    return import_string(settings.PMHUB_MEMBERSHIP_ROLE)
 
 
 def _role_cache(user) -> dict:
@@ -23,9 +33,7 @@ def role_for(user, product):
     cache = _role_cache(user)
     product_id = product if isinstance(product, int) else product.pk
     if product_id not in cache:
-        from products.selectors import membership_role
-
-        cache[product_id] = membership_role(user=user, product_id=product_id)
+        cache[product_id] = _membership_role()(user=user, product_id=product_id)
     return cache[product_id]
 
 
@@ -51,11 +59,8 @@ def require(user, product, action: str) -> None:
 
 
 def product_of(obj):
-    """The product an object belongs to (the object itself for a Product)."""
-    from products.models import Product
-
-    if isinstance(obj, Product):
-        return obj
+    """The product an object belongs to: its product_id, or what its get_product() says
+    (a Product answers itself)."""
     if hasattr(obj, "product_id"):
         return obj.product_id
     get = getattr(obj, "get_product", None)

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "products",
     "kpis",
     "feedback",
+    "portfolio",
 ]
 
 MIDDLEWARE = [
@@ -71,6 +72,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "pmhub.urls"
+# The foundation's roles come from memberships kept by the products app; pmhub
+# reads them through this selector, as Django reads users through AUTH_USER_MODEL.
+PMHUB_MEMBERSHIP_ROLE = "products.selectors.membership_role"
 WSGI_APPLICATION = "pmhub.wsgi.application"
 
 TEMPLATES = [
@@ -352,7 +356,7 @@ DEMO_PASSWORD = env.str("PMHUB_DEMO_PASSWORD", default="pmhub-demo")
 # in TIME_ZONE); links in it start with PMHUB_BASE_URL.
 DIGEST_CRON = env.str("PMHUB_DIGEST_CRON", default="0 7 * * 1")
 PMHUB_BASE_URL = env.str("PMHUB_BASE_URL", default="http://127.0.0.1:8000")
-# --- scheduled metric pulls (kpis/models/sources.py) ------------------------------------------
+# --- scheduled metric pulls (kpis/sources/models.py) ------------------------------------------
 # Fernet key(s) that encrypt sources' secrets (headers, DSN passwords); comma-separated,
 # the first encrypts, all decrypt (rotation). Unset: derived from SECRET_KEY, which is
 # only acceptable for the embedded default (rotating SECRET_KEY then loses the secrets).

@@ -6,16 +6,20 @@ from rest_framework.routers import DefaultRouter
 
 from feedback import api as feedback_api
 from kpis import api as kpis_api
-from kpis import api_models as models_api
-from kpis import api_sources as sources_api
+from kpis.ml import api as ml_api
+from kpis.sources import api as sources_api
 from products import api as products_api
+from products.roadmap import api as roadmap_api
+from products.sprints import api as sprints_api
 
 from . import views
 from .forms import LoginForm
 
 router = DefaultRouter()
 products_api.register(router)
-models_api.register(router)
+roadmap_api.register(router)
+sprints_api.register(router)
+ml_api.register(router)
 feedback_api.register(router)
 kpis_api.register(router)
 sources_api.register(router)
@@ -36,15 +40,15 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("audit/", views.audit_log, name="audit-log"),
     path("products/", include("products.urls")),
-    path("mlflow/", include("kpis.mlflow.urls")),
+    path("mlflow/", include("kpis.ml.mlflow.urls")),
     path("feedback/", include("feedback.urls")),
     path("give-feedback/", include("feedback.public_urls")),
     path("kpis/", include("kpis.urls")),
-    path("models/", include("kpis.urls_models")),
-    path("portfolio/", include("pmhub.portfolio.urls")),
-    path("sources/", include("kpis.urls_sources")),
-    path("roadmap/", include("products.urls_roadmap")),
-    path("sprints/", include("products.urls_sprints")),
+    path("models/", include("kpis.ml.urls")),
+    path("portfolio/", include("portfolio.urls")),
+    path("sources/", include("kpis.sources.urls")),
+    path("roadmap/", include("products.roadmap.urls")),
+    path("sprints/", include("products.sprints.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -1,6 +1,8 @@
 from django.contrib import admin
 
-from .models import Membership, Product, RoadmapItem, Sprint, WorkItem
+from products.models import Membership, Product
+from products.roadmap.models import RoadmapItem
+from products.sprints.models import Sprint, WorkItem
 
 
 class MembershipInline(admin.TabularInline):

@@ -3,13 +3,25 @@ from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from pmhub.permissions import ProductRolePermission, require
 from pmhub.roles import Action, Role
 
 from . import selectors, services
-from .models import Membership, Product
+from products.models import Membership, Product
+
+
+def visible_product(request, slug):
+    """The product with this slug if the caller may see it; a field error on "product" otherwise.
+
+    For the create endpoints of the product's features (roadmap items, sprints, work items).
+    """
+    product = selectors.product_list_for_user(user=request.user).filter(slug=slug).first()
+    if product is None:
+        raise ValidationError({"product": [f"No product '{slug}' that you can see."]})
+    return product
 
 
 class ProductSerializer(serializers.ModelSerializer):
@@ -138,10 +150,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
 
 
 def register(router):
-    from .api_planning import register as register_planning
-
     router.register("products", ProductViewSet, basename="product")
-    register_planning(router)
 
 
 def extra_urls():

@@ -3,16 +3,17 @@ from django.template.loader import render_to_string
 
 from pmhub.panels import register
 
-from . import selectors
+from products.roadmap import selectors as roadmap_selectors
+from products.sprints import selectors as sprint_selectors
 
 
 @register("product_overview", order=10)
 def roadmap_and_sprint(request, product):
-    columns = selectors.roadmap_board(product=product)
-    active = selectors.sprint_active(product=product)
+    columns = roadmap_selectors.roadmap_board(product=product)
+    active = sprint_selectors.sprint_active(product=product)
     return render_to_string("products/_overview_panel.html", {
         "product": product,
         "columns": [{"label": c["label"], "count": len(c["items"]),
                      "late": sum(1 for i in c["items"] if i.is_slipping)} for c in columns],
-        "active": active, "totals": selectors.sprint_totals(sprint=active) if active else None,
+        "active": active, "totals": sprint_selectors.sprint_totals(sprint=active) if active else None,
     }, request=request)

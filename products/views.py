@@ -11,8 +11,8 @@ from pmhub.permissions import require, user_can
 from pmhub.roles import Action
 
 from . import selectors, services
-from .forms import MembershipForm, ProductForm
-from .models import Membership, Product
+from products.forms import MembershipForm, ProductForm
+from products.models import Membership, Product
 
 
 def get_product_for(request, slug: str, action: str = Action.VIEW) -> Product:

@@ -1,27 +1,30 @@
-"""kpis owns every number pmhub keeps: the time-series store, KPIs and objectives,
-AI models with their metrics, and the sources KPIs are pulled from.
+"""Every model of the kpis app, so that Django registers them: each feature keeps its own.
 
-One module per part, so each stays small:
-- timeseries.py: Series and Point, the store everything numeric goes through, and its Rollups
-- kpis.py: Objective and KPI
-- alerts.py: Alert, AlertWebhook, AlertDelivery
-- imports.py: ImportJob (CSV imports)
-- aimodels.py: AIModel, ModelVersion, their stage history and metric series
-- mlflow.py: MlflowRun, what an MLflow run keeps beyond its ModelVersion
-- sources.py: MetricSource and PullRun (scheduled pulls)
+- kpis/timeseries/models.py: Series and Point, the store everything numeric goes through, and its Rollups
+- kpis/models/ (this package), the KPIs themselves:
+  - kpis.py: Objective and KPI
+  - alerts.py: Alert, AlertWebhook, AlertDelivery
+  - imports.py: ImportJob (CSV imports)
+- kpis/ml/models.py: AIModel, ModelVersion, their stage history, metric series and KPI feeds
+- kpis/ml/mlflow/models.py: MlflowRun, what an MLflow run keeps beyond its ModelVersion
+- kpis/sources/models.py: MetricSource and PullRun (scheduled pulls)
+
+Code outside a feature imports a model from its feature's module; `from kpis.models
+import KPI` is the KPI feature's own path.
 """
-from .aimodels import AIModel, KpiModelFeed, ModelMetric, ModelVersion, StageTransition
+from kpis.timeseries.models import Point, Rollup, Series
+
+from .kpis import KPI, KPIStatus, Objective
 from .alerts import Alert, AlertDelivery, AlertWebhook
 from .imports import ImportJob
-from .kpis import KPI, KPIStatus, Objective
-from .mlflow import MlflowRun
-from .sources import MetricSource, PullRun
-from .timeseries import Point, Rollup, Series
+
+from kpis.ml.models import AIModel, KpiModelFeed, ModelMetric, ModelVersion, StageTransition  # noqa: E402
+from kpis.ml.mlflow.models import MlflowRun  # noqa: E402
+from kpis.sources.models import MetricSource, PullRun  # noqa: E402
 
 __all__ = [
-    "KPI", "Alert", "AlertDelivery", "AlertWebhook", "ImportJob", "KPIStatus", "Objective", "Point", "Rollup",
-    "Series",
+    "KPI", "Alert", "AlertDelivery", "AlertWebhook", "ImportJob", "KPIStatus", "Objective",
+    # registered here, owned by their features:
+    "Point", "Rollup", "Series", "AIModel", "KpiModelFeed", "ModelMetric", "ModelVersion", "StageTransition",
+    "MlflowRun", "MetricSource", "PullRun",
 ]
-__all__ += ["AIModel", "KpiModelFeed", "ModelMetric", "ModelVersion", "StageTransition"]
-__all__ += ["MlflowRun"]
-__all__ += ["MetricSource", "PullRun"]

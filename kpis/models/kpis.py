@@ -4,7 +4,7 @@ from django.db.models import F, Q
 
 from products.models import Product
 
-from .timeseries import Series
+from kpis.timeseries.models import Series
 
 
 class Objective(models.Model):

@@ -9,12 +9,18 @@ from django.db import connection
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
-from kpis.models import KPI, Alert, Objective, Point, Rollup
+from kpis.models import KPI, Objective, Alert
+from kpis.timeseries.models import Point, Rollup
 from products.selectors import product_list_for_user
 
 from .status import kpi_status, progress_for
-from .timeseries import (
-    CHART_BUCKETS, Bucket, bucket_seconds_for, rollup_width_for, series_buckets, series_buckets_many,
+from kpis.timeseries.selectors import (
+    CHART_BUCKETS,
+    Bucket,
+    bucket_seconds_for,
+    rollup_width_for,
+    series_buckets,
+    series_buckets_many,
     series_has_rollups,
 )
 

@@ -14,7 +14,8 @@ from django.db import connection
 
 from django.db.models import Count, Q
 
-from kpis.models import KPI, Alert, Point
+from kpis.models import KPI, Alert
+from kpis.timeseries.models import Point
 
 from .status import status_for
 
@@ -149,7 +150,7 @@ def open_alert_counts_for_products(*, product_ids) -> dict[int, dict]:
 
 def model_promotions_between(*, product_ids, start: datetime, end: datetime, limit: int = 50) -> list[dict]:
     """Versions promoted to production in [start, end) for these products, newest first (one query)."""
-    from kpis.models import ModelVersion, StageTransition
+    from kpis.ml.models import ModelVersion, StageTransition
 
     rows = (
         StageTransition.objects.filter(version__model__product_id__in=list(product_ids),

@@ -13,11 +13,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from pmhub.audit import audit_record
+from pmhub.outbox import delay_on_commit
 from pmhub.permissions import require
 from pmhub.roles import Action, Role
-from kpis.models import KPI, Alert, AlertDelivery, AlertWebhook, Point
+from kpis.models import KPI, Alert, AlertDelivery, AlertWebhook
+from kpis.timeseries.models import Point
 from kpis.selectors.status import CRITICAL, WARNING, breach_level
-from kpis.selectors.timeseries import series_latest
+from kpis.timeseries.selectors import series_latest
 
 SIGNATURE_HEADER = "X-Pmhub-Signature"
 
@@ -41,13 +43,8 @@ def _queue_deliveries(alert: Alert, event: str) -> None:
     created = AlertDelivery.objects.bulk_create(deliveries)
     ids = [d.pk for d in created]
 
-    def send():
-        from kpis.tasks import alert_delivery_send
-
-        for pk in ids:
-            alert_delivery_send.delay(pk)
-
-    transaction.on_commit(send)
+    for pk in ids:
+        delay_on_commit("kpis.tasks.alert_delivery_send", pk)
 
 
 def alert_open(*, kpi: KPI, kind: str, severity: str, message: str, value: float | None = None) -> Alert:

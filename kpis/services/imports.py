@@ -15,10 +15,11 @@ from django.utils import timezone
 from pmhub.outbox import delay_on_commit
 from pmhub.permissions import require
 from pmhub.roles import Action
-from kpis.models import KPI, ImportJob, Point
+from kpis.models import KPI, ImportJob
+from kpis.timeseries.models import Point
 
 from .kpis import _ts_range, kpi_points_ingest
-from .timeseries import PointIn
+from kpis.timeseries.services import PointIn
 
 MAX_IMPORT_BYTES = 200 * 1024 * 1024
 MAX_STORED_ERRORS = 500
@@ -39,10 +40,8 @@ def import_job_create(*, actor, kpi: KPI, upload) -> ImportJob:
                         filename=(upload.name or "upload.csv")[:255], size=upload.size)
         job.file.save(f"kpi-{kpi.pk}.csv", upload, save=False)
         job.save()
-        from kpis.tasks import kpi_import_run
-
         job_id = job.pk
-        delay_on_commit(kpi_import_run, job_id)
+        delay_on_commit("kpis.tasks.kpi_import_run", job_id)
     return job
 
 
@@ -166,10 +165,8 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
             stored += kpi_points_ingest(kpi=job.kpi, points=batch, evaluate=False)
         job.state, job.rows_imported, job.finished_at = ImportJob.State.DONE, rows, timezone.now()
         job.save(update_fields=["state", "rows_imported", "finished_at"])
-        from kpis.tasks import kpi_evaluate
-
         kpi_id = job.kpi_id
-        delay_on_commit(kpi_evaluate, kpi_id)
+        delay_on_commit("kpis.tasks.kpi_evaluate", kpi_id)
     cache.delete(_cache_key(job.pk))
     return job
 

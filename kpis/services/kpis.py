@@ -14,10 +14,11 @@ from pmhub.audit import audit_record
 from pmhub.outbox import delay_on_commit, delay_on_commit_coalesced
 from pmhub.permissions import require
 from pmhub.roles import Action
-from kpis.models import KPI, Objective, Series
+from kpis.models import KPI, Objective
+from kpis.timeseries.models import Series
 
 from .alerts import alert_open, alert_resolve  # noqa: F401  (re-exported: kpis.services.kpis.alert_open)
-from .timeseries import PointIn, series_create, series_delete, series_points_upsert
+from kpis.timeseries.services import PointIn, series_create, series_delete, series_points_upsert
 
 MAX_POINTS_PER_REQUEST = 10_000
 # New points are evaluated against the thresholds this long after they commit;
@@ -178,11 +179,9 @@ def kpi_points_ingest(*, kpi: KPI, points: list[PointIn], actor=None, evaluate: 
     # or the caller's outer one, has committed (on_commit runs at once in autocommit).
     stored = series_points_upsert(series=kpi.series_id, points=points)
     if evaluate:
-        from kpis.tasks import kpi_evaluate
-
         # Coalesced: a KPI fed by many clients at once is evaluated at most once a
         # second, not once per request (the evaluation reads the latest points).
-        delay_on_commit_coalesced(kpi_evaluate, kpi.pk, countdown=EVALUATE_AFTER_SECONDS)
+        delay_on_commit_coalesced("kpis.tasks.kpi_evaluate", kpi.pk, countdown=EVALUATE_AFTER_SECONDS)
     return stored
 
 
@@ -259,10 +258,8 @@ def kpi_update(*, actor, kpi: KPI, roadmap_items=None, **fields) -> KPI:
                 Series.objects.filter(pk=kpi.series_id).update(key=kpi.key)
             if roadmap_items is not None:
                 _set_roadmap_items(kpi, roadmap_items)
-            from kpis.tasks import kpi_evaluate
-
             kpi_id = kpi.pk
-            delay_on_commit(kpi_evaluate, kpi_id)
+            delay_on_commit("kpis.tasks.kpi_evaluate", kpi_id)
     except IntegrityError:
         raise ValidationError({"key": [f"Another KPI of this product already uses the key '{kpi.key}'."]}) from None
     return kpi
@@ -285,7 +282,7 @@ def product_kpi_data_delete(*, product) -> None:
     would leave every point behind; products.services.product_delete calls this
     first, in its transaction (the caller has checked the manage right).
     """
-    from kpis.models import AIModel, ModelMetric
+    from kpis.ml.models import AIModel, ModelMetric
 
     with transaction.atomic():
         series_ids = [*KPI.objects.filter(product=product).values_list("series_id", flat=True),

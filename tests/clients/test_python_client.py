@@ -7,7 +7,8 @@ import sys
 import pytest
 import requests
 
-from kpis.models import ModelVersion, Point
+from kpis.ml.models import ModelVersion
+from kpis.timeseries.models import Point
 from pmhub.models import AuditEvent
 from pmhub.services import api_token_create
 from pmhub_client import PMHub, PMHubError

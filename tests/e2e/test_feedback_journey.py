@@ -5,7 +5,7 @@ import re
 import pytest
 
 from feedback.models import Feedback, FeedbackLink
-from products.models import RoadmapItem
+from products.roadmap.models import RoadmapItem
 from tests.factories import PASSWORD, ProductFactory, member
 from tests.fixtures_live import login
 

@@ -3,8 +3,14 @@ import time
 
 import pytest
 
-from kpis.services.mlflow import MetricLog, mlflow_experiment_create, mlflow_run_create, mlflow_run_log_batch, \
-    mlflow_run_update, ms_to_datetime
+from kpis.ml.mlflow.services import (
+    MetricLog,
+    mlflow_experiment_create,
+    mlflow_run_create,
+    mlflow_run_log_batch,
+    mlflow_run_update,
+    ms_to_datetime,
+)
 from tests.factories import PASSWORD, ProductFactory, member
 from tests.fixtures_live import login
 

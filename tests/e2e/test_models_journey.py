@@ -1,8 +1,9 @@
 """Browser journey: a data scientist compares model versions and promotes one; an executive reads."""
 import pytest
 
-from kpis.models import AIModel, ModelVersion
+from kpis.ml.models import AIModel, ModelVersion
 from pmhub import demo
+from products.demo import seed_products
 from tests.factories import PASSWORD
 from tests.fixtures_live import login
 
@@ -11,12 +12,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def demo_models(settings):
-    from kpis import demo_models as seeder
+    from kpis.ml import demo as seeder
 
     settings.DEMO_PASSWORD = PASSWORD
     ctx = demo.DemoContext()
     demo.seed_users(ctx)
-    demo.seed_products(ctx)
+    seed_products(ctx)
     seeder.seed(ctx)
     return ctx
 

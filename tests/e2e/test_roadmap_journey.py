@@ -9,8 +9,9 @@ import json
 import pytest
 from django.utils import timezone
 
-from products import services
-from products.models import RoadmapItem, Sprint, SprintSnapshot, WorkItem
+from products.sprints import services
+from products.roadmap.models import RoadmapItem
+from products.sprints.models import Sprint, SprintSnapshot, WorkItem
 from tests.factories import PASSWORD, ProductFactory, member
 from tests.fixtures_live import login
 

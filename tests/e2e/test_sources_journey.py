@@ -6,7 +6,7 @@ server on 127.0.0.1 (allowed by PMHUB_PULL_ALLOWED_HOSTS, as on premise).
 """
 import pytest
 
-from kpis.models import MetricSource
+from kpis.sources.models import MetricSource
 from tests.factories import PASSWORD, member
 from tests.fixtures_live import login
 from tests.kpis.pull_servers import *  # noqa: F403 - fixtures

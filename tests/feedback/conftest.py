@@ -1,7 +1,7 @@
 import pytest
 
 from feedback import services
-from products.models import RoadmapItem
+from products.roadmap.models import RoadmapItem
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from django.db.models import F
 from feedback import demo as feedback_demo
 from feedback.models import Feedback, FeedbackLink
 from pmhub import demo
+from products.demo import seed_products
 
 pytestmark = pytest.mark.django_db
 
@@ -11,7 +12,7 @@ pytestmark = pytest.mark.django_db
 def seed_all():
     ctx = demo.DemoContext()
     demo.seed_users(ctx)
-    demo.seed_products(ctx)
+    seed_products(ctx)
     try:
         from products import demo as products_demo
     except ImportError:
@@ -29,7 +30,7 @@ def test_demo_feedback_is_believable_and_idempotent():
     assert Feedback.objects.values("channel").distinct().count() >= 6
     assert Feedback.objects.values("segment").distinct().count() == 4
     assert Feedback.objects.values("sentiment_label").distinct().count() == 3
-    from products.models import RoadmapItem
+    from products.roadmap.models import RoadmapItem
 
     if RoadmapItem.objects.exists():
         assert FeedbackLink.objects.count() > 50

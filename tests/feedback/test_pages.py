@@ -10,7 +10,7 @@ from django.utils import timezone
 from feedback import services
 from feedback.models import Feedback, FeedbackLink, ImportJob
 from pmhub.panels import render as render_panels
-from products.models import RoadmapItem
+from products.roadmap.models import RoadmapItem
 from tests.factories import PASSWORD
 from tests.utils import page_get
 
@@ -189,9 +189,9 @@ def test_roadmap_item_panel(pm, product, give, roadmap_item):
 
 
 def test_reach_suggestion_applies_through_roadmap_service(pm_client, pm, product, give, roadmap_item):
-    from products import services as product_services
+    from products.roadmap import services as roadmap_services
 
-    if not hasattr(product_services, "roadmap_item_update"):
+    if not hasattr(roadmap_services, "roadmap_item_update"):
         pytest.skip("products.services.roadmap_item_update is not on this branch yet")
     for org in ("Acme", "Globex", "acme"):
         services.feedback_link(actor=pm, feedback=give("x", organisation=org), roadmap_item=roadmap_item, importance=1)

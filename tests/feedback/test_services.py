@@ -7,7 +7,7 @@ from django.utils import timezone
 from feedback import selectors, services
 from feedback.models import Feedback, FeedbackLink, FeedbackPortal, ShipNotification, Tag
 from pmhub.models import AuditEvent
-from products.models import RoadmapItem
+from products.roadmap.models import RoadmapItem
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -13,12 +13,13 @@ from django.utils import timezone
 
 from feedback import services as feedback_services
 from kpis.models import Alert
-from kpis.services import aimodels as model_services
+from kpis.ml import services as model_services
 from kpis.services import alerts as alert_services
 from kpis.services import kpis as kpi_services
-from kpis.services import sources as source_services
-from kpis.services.timeseries import PointIn
-from products import services as product_services
+from kpis.sources import services as source_services
+from kpis.timeseries.services import PointIn
+from products.roadmap import services as roadmap_services
+from products.sprints import services as sprint_services
 from tests import factories
 
 
@@ -65,22 +66,22 @@ def build_world(prefix: str) -> World:
 
     # Roadmap, sprints, work items.
     today = timezone.localdate()
-    items = [product_services.roadmap_item_create(actor=pm, product=p, title=t, reach=100, impact=1, confidence=80,
+    items = [roadmap_services.roadmap_item_create(actor=pm, product=p, title=t, reach=100, impact=1, confidence=80,
                                                   effort=2, start_date=today, target_date=today + timedelta(days=30))
              for t in ("Smarter replies", "Doomed idea")]
-    foreign_item = product_services.roadmap_item_create(actor=stranger, product=w.foreign_product, title="Theirs")
+    foreign_item = roadmap_services.roadmap_item_create(actor=stranger, product=w.foreign_product, title="Theirs")
     w.add("roadmap_item_ids", items[0].pk, items[1].pk, foreign_item.pk)
     w.add("doomed_roadmap_item_ids", items[1].pk)
-    active = product_services.sprint_create(actor=pm, product=p, name="Sprint 1", start_date=today - timedelta(days=3),
+    active = sprint_services.sprint_create(actor=pm, product=p, name="Sprint 1", start_date=today - timedelta(days=3),
                                             end_date=today + timedelta(days=11), goal="Ship it")
-    product_services.sprint_start(actor=pm, sprint=active)
-    planned = product_services.sprint_create(actor=pm, product=p, name="Sprint 2", start_date=today + timedelta(days=12),
+    sprint_services.sprint_start(actor=pm, sprint=active)
+    planned = sprint_services.sprint_create(actor=pm, product=p, name="Sprint 2", start_date=today + timedelta(days=12),
                                              end_date=today + timedelta(days=26))
-    doomed_sprint = product_services.sprint_create(actor=pm, product=p, name="Sprint X", start_date=today + timedelta(days=27),
+    doomed_sprint = sprint_services.sprint_create(actor=pm, product=p, name="Sprint X", start_date=today + timedelta(days=27),
                                                    end_date=today + timedelta(days=40))
     w.add("sprint_ids", active.pk, planned.pk, doomed_sprint.pk)
     w.add("doomed_sprint_ids", doomed_sprint.pk)
-    work = [product_services.work_item_create(actor=pm, product=p, title=t, sprint=s, points=3, roadmap_item=items[0])
+    work = [sprint_services.work_item_create(actor=pm, product=p, title=t, sprint=s, points=3, roadmap_item=items[0])
             for t, s in (("Build it", active), ("Plan it", None), ("Doomed task", None))]
     w.add("work_item_ids", *(x.pk for x in work))
     w.add("doomed_work_item_ids", work[2].pk)

@@ -109,13 +109,17 @@ def hostile_product(slug: str = "hostile") -> Hostile:
     """One product with every text field a member, a source or a stakeholder can write set to a payload."""
     from feedback.models import Feedback, FeedbackLink, FeedbackPortal, ShipNotification, Tag
     from feedback.models import ImportJob as FeedbackImport
-    from kpis.models import (KPI, AIModel, Alert, AlertDelivery, AlertWebhook, ImportJob, KpiModelFeed, MetricSource,
-                             MlflowRun, ModelMetric, ModelVersion, Objective, PullRun, Series, StageTransition)
-    from kpis.services.timeseries import PointIn, series_points_upsert
+    from kpis.models import KPI, Objective, Alert, AlertDelivery, AlertWebhook, ImportJob
+    from kpis.ml.models import AIModel, KpiModelFeed, ModelMetric, ModelVersion, StageTransition
+    from kpis.sources.models import MetricSource, PullRun
+    from kpis.ml.mlflow.models import MlflowRun
+    from kpis.timeseries.models import Series
+    from kpis.timeseries.services import PointIn, series_points_upsert
     from pmhub.models import AuditEvent
     from pmhub.services import api_token_create
-    from products.models import (Membership, Product, RoadmapItem, RoadmapShareLink, RoadmapStatusChange, Sprint,
-                                 SprintSnapshot, WorkItem)
+    from products.models import Membership, Product
+    from products.roadmap.models import RoadmapItem, RoadmapShareLink, RoadmapStatusChange
+    from products.sprints.models import Sprint, SprintSnapshot, WorkItem
 
     now = dj_timezone.now()
     today = now.date()

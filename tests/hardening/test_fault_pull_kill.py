@@ -25,9 +25,9 @@ POINTS = 100
 
 SETUP = """
 from django.utils import timezone
-from kpis.models import MetricSource
+from kpis.sources.models import MetricSource
 from kpis.services.kpis import kpi_create
-from kpis.tasks_sources import pull_source
+from kpis.sources.tasks import pull_source
 from products.models import Membership, Product
 from django.contrib.auth import get_user_model
 pm = get_user_model().objects.get(username="fault-pm")

@@ -16,7 +16,8 @@ import time
 import pytest
 from django.utils import timezone
 
-from kpis.models import MetricSource, Point, PullRun
+from kpis.sources.models import MetricSource, PullRun
+from kpis.timeseries.models import Point
 from tests import factories
 from tests.fixtures_live import BIN, _log_path, process_env, spawn, stop
 from tests.hardening.conftest import worker_queues
@@ -116,7 +117,7 @@ def hostile_server():
 
 
 def test_hostile_sources_never_hold_a_worker_past_their_timeout(hostile_server, artifacts_dir):
-    from kpis.tasks_sources import pull_source
+    from kpis.sources.tasks import pull_source
     from pmhub.celery import app
 
     product = factories.ProductFactory(slug="sources-under-fire")

@@ -16,7 +16,8 @@ import pytest
 import requests
 from django.conf import settings
 
-from kpis.models import ImportJob, Point
+from kpis.models import ImportJob
+from kpis.timeseries.models import Point
 from tests.kpis.factories import make_kpi
 
 

@@ -13,8 +13,9 @@ import pytest
 from django.core import serializers
 from django.urls import reverse
 
-from kpis.models import Alert, MlflowRun
-from pmhub.product_transfer import collect
+from kpis.models import Alert
+from kpis.ml.mlflow.models import MlflowRun
+from products.transfer import collect
 from products.models import Membership
 from tests.hardening.hostile_data import hostile_product
 from tests.hardening.test_hostile_pages import PAGE_ARGS, pages
@@ -237,7 +238,7 @@ def test_pages_refuse_another_products_objects_in_forms(client, two_bravo_kept):
     assert a.source.kpi_id == a.kpi.pk
     assert not a.product.kpis.model.objects.filter(product=a.product, sources__kpi__product=b.product).exists()
     from feedback.models import FeedbackLink
-    from kpis.models import MetricSource
+    from kpis.sources.models import MetricSource
     assert not FeedbackLink.objects.filter(feedback__product=a.product, roadmap_item__product=b.product).exists()
     assert not MetricSource.objects.filter(kpi__product=b.product, name="s").exists()
 

@@ -230,7 +230,7 @@ def test_return_paths_never_lead_to_another_site(client, hostile, target):
 
 def test_digest_email_shows_hostile_text_escaped(hostile):
     """The one HTML e-mail (the weekly digest) is escaped like the pages; its plain-text part is text."""
-    from pmhub.portfolio.services import digest_build
+    from portfolio.services import digest_build
 
     digest = digest_build(user=hostile.pm, base_url="https://pmhub.example/")
     assert ESCAPED in digest.html and not raw_payloads_in(digest.html)

@@ -6,12 +6,14 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from kpis.models import KPI, Objective, Point, Series
+from kpis.models import KPI, Objective
+from kpis.timeseries.models import Point, Series
 from kpis.services.kpis import kpi_create, kpi_points_ingest, objective_create
-from kpis.services.timeseries import PointIn
+from kpis.timeseries.services import PointIn
 from pmhub.audit import audit_record
 from pmhub.models import AuditEvent
-from products.models import Membership, Product, RoadmapItem
+from products.models import Membership, Product
+from products.roadmap.models import RoadmapItem
 from tests import factories
 
 pytestmark = pytest.mark.django_db

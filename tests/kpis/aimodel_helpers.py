@@ -1,7 +1,7 @@
 """Small builders for AI-model tests."""
 from datetime import datetime, timedelta, timezone
 
-from kpis.services import aimodels as services
+from kpis.ml import services
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 

@@ -1,8 +1,9 @@
 """Helpers to make KPIs and points in tests."""
 from datetime import datetime, timedelta, timezone
 
-from kpis.models import KPI, Series
-from kpis.services.timeseries import PointIn, series_points_upsert
+from kpis.models import KPI
+from kpis.timeseries.models import Series
+from kpis.timeseries.services import PointIn, series_points_upsert
 
 UTC = timezone.utc
 

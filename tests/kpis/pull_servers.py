@@ -218,7 +218,8 @@ def sql_source_db(db):
 
 def make_kpi(product, key="signups", name=None):
     """A KPI with its series (the KPIs app's own factories may replace this)."""
-    from kpis.models import KPI, Series
+    from kpis.models import KPI
+    from kpis.timeseries.models import Series
 
     series = Series.objects.create(kind=Series.Kind.KPI, key=key)
     return KPI.objects.create(product=product, series=series, key=key, name=name or key.replace("-", " ").title())

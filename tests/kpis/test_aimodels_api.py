@@ -4,7 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from kpis.models import AIModel, ModelVersion, Point
+from kpis.ml.models import AIModel, ModelVersion
+from kpis.timeseries.models import Point
 from pmhub.models import AuditEvent
 from tests import factories
 from tests.kpis.aimodel_helpers import T0, make_model, make_version

@@ -2,9 +2,10 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from kpis.models import KPI, Series
-from kpis.selectors.timeseries import series_latest
-from kpis.services import aimodels as services
+from kpis.models import KPI
+from kpis.timeseries.models import Series
+from kpis.timeseries.selectors import series_latest
+from kpis.ml import services
 from tests.kpis.aimodel_helpers import log, make_model, make_version
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +70,7 @@ def test_feed_through_api_and_kpi_page_panel(api, client, product, pm, data_scie
 
     from django.test import RequestFactory
 
-    from kpis.panels_models import kpi_model_feed
+    from kpis.ml.panels import kpi_model_feed
 
     request = RequestFactory().get("/")
     request.user = pm
@@ -81,7 +82,7 @@ def test_feed_through_api_and_kpi_page_panel(api, client, product, pm, data_scie
 
 
 def test_kpi_page_says_which_model_feeds_it(client, product, pm, data_scientist):
-    from kpis.models import KpiModelFeed
+    from kpis.ml.models import KpiModelFeed
 
     model = make_model(product, data_scientist)
     kpi = _kpi(product)

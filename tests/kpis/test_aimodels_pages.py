@@ -3,8 +3,10 @@ import re
 
 import pytest
 
-from kpis.models import AIModel, ModelVersion, Point
+from kpis.ml.models import AIModel, ModelVersion
+from kpis.timeseries.models import Point
 from pmhub import demo
+from products.demo import seed_products
 from tests import factories
 from tests.kpis.aimodel_helpers import log, make_model, make_version
 from tests.utils import page_get
@@ -14,11 +16,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def seeded():
-    from kpis import demo_models
+    from kpis.ml import demo as demo_models
 
     ctx = demo.DemoContext()
     demo.seed_users(ctx)
-    demo.seed_products(ctx)
+    seed_products(ctx)
     demo_models.seed(ctx)
     return ctx
 
@@ -32,7 +34,7 @@ def test_demo_models_seed_idempotently(seeded):
         assert model.versions.filter(stage="archived").exists()  # something was in production before
     assert Point.objects.filter(step=300).exists()
     before = Point.objects.count()
-    from kpis import demo_models
+    from kpis.ml import demo as demo_models
 
     again = demo.DemoContext(users=seeded.users, products=seeded.products)
     demo_models.seed(again)

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from django.utils import timezone as djtz
 
-from kpis.models import KPI, Alert, AlertWebhook, Point
+from kpis.models import KPI, Alert, AlertWebhook
+from kpis.timeseries.models import Point
 from tests.factories import ProductFactory, member
 from tests.kpis.factories import add_points, make_kpi
 from tests.kpis.receiver import Receiver

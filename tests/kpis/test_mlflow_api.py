@@ -7,8 +7,9 @@ import time
 import pytest
 from django.test import Client
 
-from kpis.models import ModelMetric, ModelVersion, Point
-from kpis.models.mlflow import MlflowRun
+from kpis.ml.models import ModelMetric, ModelVersion
+from kpis.timeseries.models import Point
+from kpis.ml.mlflow.models import MlflowRun
 from pmhub.models import AuditEvent
 from pmhub.services import api_token_create
 
@@ -266,7 +267,7 @@ def test_log_inputs_keeps_datasets_once(ds, run_id):
 
 
 def test_model_page_panel_lists_runs_and_tells_loggers_how(rf, product, ds, run_id, viewer, data_scientist):
-    from kpis.mlflow.panels import mlflow_runs
+    from kpis.ml.mlflow.panels import mlflow_runs
 
     ds.post("runs/update", {"run_id": run_id, "status": "FAILED", "end_time": now_ms()})
     model = product.ai_models.get()

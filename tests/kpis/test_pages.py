@@ -5,8 +5,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from kpis.models import KPI, Alert, ImportJob, Objective, Point
-from products.models import RoadmapItem
+from kpis.models import KPI, Objective, Alert, ImportJob
+from kpis.timeseries.models import Point
+from products.roadmap.models import RoadmapItem
 from tests.factories import PASSWORD
 from tests.kpis.factories import add_points, make_kpi
 from tests.utils import page_get

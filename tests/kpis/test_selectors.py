@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from kpis.selectors.kpis import kpi_cards, kpi_list_for_user, kpi_markers
-from products.models import RoadmapItem
+from products.roadmap.models import RoadmapItem
 from tests.factories import ProductFactory, member
 from tests.kpis.factories import add_points, make_kpi
 

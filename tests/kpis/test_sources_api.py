@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from kpis.models import MetricSource, Point, PullRun
+from kpis.sources.models import MetricSource, PullRun
+from kpis.timeseries.models import Point
 from pmhub.models import AuditEvent
 from tests.kpis.pull_servers import *  # noqa: F403 - fixtures
 

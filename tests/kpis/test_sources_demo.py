@@ -2,8 +2,8 @@
 import pytest
 from django.core.management import call_command
 
-from kpis.models import MetricSource, PullRun
-from kpis.services.sources import sources_dispatch_due
+from kpis.sources.models import MetricSource, PullRun
+from kpis.sources.services import sources_dispatch_due
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@
 import pytest
 from django.test import RequestFactory
 
-from kpis.models import MetricSource, PullRun
+from kpis.sources.models import MetricSource, PullRun
 from tests.kpis.pull_servers import *  # noqa: F403 - fixtures
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +78,7 @@ def test_viewers_read_health_but_cannot_act(client, pm, viewer, outsider, kpi, m
 
 
 def test_kpi_detail_panel_shows_each_source_and_add_link(pm, viewer, kpi, metrics_server):
-    from kpis.services.sources import source_create
+    from kpis.sources.services import source_create
     from pmhub.panels import render
 
     source_create(actor=pm, kpi=kpi, name="Warehouse", kind="http_json", config={"url": metrics_server.url + "/good"})
@@ -92,7 +92,7 @@ def test_kpi_detail_panel_shows_each_source_and_add_link(pm, viewer, kpi, metric
 
 
 def test_edit_keeps_secrets_unless_replaced_or_cleared(client, pm, kpi, metrics_server):
-    from kpis.secrets import secret_decrypt
+    from kpis.sources.secrets import secret_decrypt
 
     client.force_login(pm)
     client.post(f"/sources/{kpi.product.slug}/new/", form_data(kpi, metrics_server))

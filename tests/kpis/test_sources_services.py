@@ -7,9 +7,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import timezone as dj_timezone
 
-from kpis.models import MetricSource, Point, PullRun
-from kpis.services import sources as services
-from kpis.selectors import sources as selectors
+from kpis.sources.models import MetricSource, PullRun
+from kpis.timeseries.models import Point
+from kpis.sources import services
+from kpis.sources import selectors
 from pmhub.models import AuditEvent
 from tests.kpis.pull_servers import *  # noqa: F403 - fixtures
 
@@ -81,7 +82,7 @@ def test_secrets_are_encrypted_masked_and_kept_on_update(pm, kpi, metrics_server
 def test_secrets_key_comes_from_the_environment_setting(pm, kpi, metrics_server, settings):
     from cryptography.fernet import Fernet
 
-    from kpis.secrets import SecretUnreadable, secret_decrypt
+    from kpis.sources.secrets import SecretUnreadable, secret_decrypt
 
     settings.PMHUB_SECRETS_KEY = Fernet.generate_key().decode()
     source = create(pm, kpi, metrics_server, secrets={"headers": {"X-Key": "value-1234567"}})
@@ -205,7 +206,7 @@ def test_a_failing_source_does_not_stop_the_others(pm, kpi, metrics_server, allo
 
 
 def test_transient_errors_are_retried_then_succeed(pm, kpi, metrics_server, allow_loopback, eager_retries):
-    from kpis.tasks_sources import pull_source
+    from kpis.sources.tasks import pull_source
 
     source = create(pm, kpi, metrics_server, path="/flaky/x", json_path="value")
     slot = dj_timezone.now().replace(microsecond=0)
@@ -218,7 +219,7 @@ def test_transient_errors_are_retried_then_succeed(pm, kpi, metrics_server, allo
 
 
 def test_validation_errors_are_never_retried(pm, kpi, metrics_server, allow_loopback):
-    from kpis.tasks_sources import pull_source
+    from kpis.sources.tasks import pull_source
 
     source = create(pm, kpi, metrics_server, path="/notnum", json_path="data.value")
     pull_source.apply((source.pk, dj_timezone.now().isoformat()))
@@ -227,7 +228,7 @@ def test_validation_errors_are_never_retried(pm, kpi, metrics_server, allow_loop
 
 
 def test_retries_give_up_after_max_and_count_one_failure(pm, kpi, metrics_server, allow_loopback, eager_retries):
-    from kpis.tasks_sources import pull_source
+    from kpis.sources.tasks import pull_source
 
     source = create(pm, kpi, metrics_server, path="/error500", json_path="value")
     pull_source.apply((source.pk, dj_timezone.now().isoformat()))
@@ -276,7 +277,7 @@ def test_a_run_cut_off_by_a_dead_worker_is_marked_interrupted(pm, kpi, metrics_s
 
 
 def test_test_connection_shows_points_without_storing(pm, viewer, kpi, metrics_server, allow_loopback):
-    from kpis.adapters import PullError
+    from kpis.sources.adapters import PullError
 
     source = create(pm, kpi, metrics_server, path="/series", json_path="points")
     result = services.source_test_connection(actor=pm, source=source)

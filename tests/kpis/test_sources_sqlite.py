@@ -42,7 +42,7 @@ MetricSource.objects.bulk_create([
 
 DISPATCH = """
 import os, time
-from kpis.services.sources import sources_dispatch_due
+from kpis.sources.services import sources_dispatch_due
 
 time.sleep(max(0.0, float(os.environ["RACE_AT"]) - time.time()))  # all four start together
 claimed, idle_since = 0, None

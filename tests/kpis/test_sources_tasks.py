@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from kpis.models import MetricSource, Point, PullRun
+from kpis.sources.models import MetricSource, PullRun
+from kpis.timeseries.models import Point
 from tests.fixtures_live import stop
 from tests.kpis.pull_servers import *  # noqa: F403 - fixtures
 
@@ -37,7 +38,7 @@ def wait_for(predicate, timeout=60, interval=0.2):
 
 
 def test_two_workers_and_racing_dispatchers_pull_each_slot_once(product, metrics_server, celery_worker_process):
-    from kpis.tasks_sources import dispatch_due_sources
+    from kpis.sources.tasks import dispatch_due_sources
 
     _kpi, sources = make_sources(product, metrics_server, 40, interval=3600)
     celery_worker_process("w1", concurrency=2, **WORKER_ENV)
@@ -57,7 +58,7 @@ def test_a_threads_worker_closes_each_pulls_database_connection(product, metrics
     connections after every task, so 32 threads do not keep 32 connections open between pulls."""
     from django.db import connection
 
-    from kpis.tasks_sources import dispatch_due_sources
+    from kpis.sources.tasks import dispatch_due_sources
 
     def others():
         with connection.cursor() as cur:
@@ -103,7 +104,7 @@ def test_beat_runs_the_schedule_end_to_end_on_three_workers(product, metrics_ser
 
 def test_a_worker_killed_mid_pull_leaves_a_clear_failed_run_and_no_duplicates(product, metrics_server,
                                                                                 celery_worker_process):
-    from kpis.tasks_sources import pull_source
+    from kpis.sources.tasks import pull_source
 
     kpi = make_kpi(product, "slow")  # noqa: F405
     source = MetricSource.objects.create(kpi=kpi, name="Slow", kind="http_json", interval_seconds=3600,

@@ -37,7 +37,7 @@ def test_kpi_figure_is_a_valid_plotly_figure_with_bands_target_and_markers():
 
     from kpis.charts import kpi_figure
     from kpis.selectors.kpis import Marker
-    from kpis.selectors.timeseries import Bucket
+    from kpis.timeseries.selectors import Bucket
 
     t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
     buckets = [Bucket(ts=t0 + timedelta(hours=i), avg=i, min=i - 1, max=i + 1, sum=i, count=1, last=i) for i in range(10)]

@@ -5,9 +5,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from django.db import connection, connections
 
-from kpis.models import Point, Rollup, Series
-from kpis.selectors.timeseries import series_buckets, series_buckets_many, series_latest, series_points
-from kpis.services.timeseries import PointIn, series_points_upsert, series_points_upsert_many, series_rollups_refresh
+from kpis.timeseries.models import Point, Rollup, Series
+from kpis.timeseries.selectors import series_buckets, series_buckets_many, series_latest, series_points
+from kpis.timeseries.services import (
+    PointIn,
+    series_points_upsert,
+    series_points_upsert_many,
+    series_rollups_refresh,
+)
 
 UTC = timezone.utc
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -239,7 +244,7 @@ def test_a_batch_over_many_days_holds_its_whole_series():
 @pytest.mark.django_db(transaction=True)
 def test_deleting_a_series_waits_for_a_batch_in_flight_and_leaves_no_point_behind():
     """Points have no database foreign key: series_delete takes the writers' lock instead."""
-    from kpis.services.timeseries import series_delete
+    from kpis.timeseries.services import series_delete
 
     series = Series.objects.create(kind=Series.Kind.KPI, key="doomed")
     series_points_upsert(series=series.pk, points=minutes(30))
@@ -268,7 +273,7 @@ def test_deleting_a_series_waits_for_a_batch_in_flight_and_leaves_no_point_behin
 
 
 def test_a_batch_naming_a_deleted_series_stores_nothing_for_any_series(series):
-    from kpis.services.timeseries import series_delete
+    from kpis.timeseries.services import series_delete
 
     gone = Series.objects.create(kind=Series.Kind.KPI, key="gone")
     series_delete(series_ids=[gone.pk])

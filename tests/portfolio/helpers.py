@@ -4,7 +4,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from kpis.models import KPI
-from kpis.services.timeseries import PointIn, series_create, series_points_upsert
+from kpis.timeseries.services import PointIn, series_create, series_points_upsert
 
 
 def make_kpi(product, key="csat", name=None, values=None, *, days=30, unit="", direction="higher",

@@ -2,7 +2,7 @@ import pytest
 from django.core import mail
 
 from pmhub.models import DigestSubscription
-from pmhub.portfolio import services, tasks
+from portfolio import services, tasks
 from tests.factories import PASSWORD, ProductFactory, member
 
 from .helpers import make_kpi

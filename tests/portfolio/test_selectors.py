@@ -4,8 +4,8 @@ import pytest
 from django.utils import timezone
 
 from kpis.selectors.portfolio import kpi_status_of
-from pmhub.portfolio.selectors import portfolio_for_user
-from products.models import RoadmapItem
+from portfolio.selectors import portfolio_for_user
+from products.roadmap.models import RoadmapItem
 from tests.factories import ProductFactory, member
 
 from .helpers import make_kpi
@@ -154,7 +154,7 @@ def test_open_alerts_are_counted_and_put_the_product_first():
 
 
 def test_production_model_metric_change_and_promotion_in_summary():
-    from kpis.services import aimodels as ms
+    from kpis.ml import services as ms
 
     product = ProductFactory(name="Smart Reply")
     pm = member(product, "pm", username="priya")
@@ -176,7 +176,7 @@ def test_production_model_metric_change_and_promotion_in_summary():
 
 
 def test_worse_production_model_needs_a_look():
-    from kpis.services import aimodels as ms
+    from kpis.ml import services as ms
 
     product = ProductFactory()
     pm = member(product, "pm", username="priya")
@@ -213,7 +213,7 @@ def test_feedback_volume_and_sentiment_for_visible_products_only():
 
 
 def test_change_of_a_percentage_is_in_points():
-    from pmhub.portfolio.selectors import fmt_change
+    from portfolio.selectors import fmt_change
 
     product = ProductFactory()
     viewer = member(product, "viewer")

@@ -1,6 +1,6 @@
 import datetime
 
-from products.charts import timeline_figure
+from products.roadmap.charts import timeline_figure
 
 
 def _row(title, status, start, end, theme="Search"):

@@ -4,8 +4,10 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from products import services
-from products.models import RoadmapItem, Sprint, WorkItem
+from products.roadmap import services as roadmap_services
+from products.sprints import services as sprint_services
+from products.roadmap.models import RoadmapItem
+from products.sprints.models import Sprint, WorkItem
 from tests.factories import member
 
 pytestmark = pytest.mark.django_db
@@ -13,14 +15,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def item(pm, product):
-    return services.roadmap_item_create(actor=pm, product=product, title="Existing", horizon="next")
+    return roadmap_services.roadmap_item_create(actor=pm, product=product, title="Existing", horizon="next")
 
 
 @pytest.fixture
 def active_sprint(pm, product):
-    s = services.sprint_create(actor=pm, product=product, name="S1", start_date=timezone.localdate(),
+    s = sprint_services.sprint_create(actor=pm, product=product, name="S1", start_date=timezone.localdate(),
                                end_date=timezone.localdate() + datetime.timedelta(days=13))
-    return services.sprint_start(actor=pm, sprint=s)
+    return sprint_services.sprint_start(actor=pm, sprint=s)
 
 
 def test_pm_creates_roadmap_item_with_computed_rice(api, pm, product):
@@ -37,7 +39,7 @@ def test_pm_creates_roadmap_item_with_computed_rice(api, pm, product):
 
 def test_list_filters_and_orders(api, pm, product):
     for title, reach, theme in (("a", 10, "X"), ("b", 30, "Y"), ("c", 20, "X")):
-        services.roadmap_item_create(actor=pm, product=product, title=title, reach=reach, theme=theme)
+        roadmap_services.roadmap_item_create(actor=pm, product=product, title=title, reach=reach, theme=theme)
     api.as_user(pm)
     r = api.get(f"/api/v1/roadmap-items/?product={product.slug}&ordering=-rice_score")
     assert [i["title"] for i in r.json()["results"]] == ["b", "c", "a"]
@@ -104,7 +106,7 @@ def test_sprint_lifecycle_and_refusals(api, pm, product):
 def test_work_item_refusals(api, pm, product, active_sprint, viewer, product_factory):
     other = product_factory()
     other_pm = member(other, "pm", username="other-pm")
-    foreign = services.sprint_create(actor=other_pm, product=other, name="Theirs", start_date=timezone.localdate(),
+    foreign = sprint_services.sprint_create(actor=other_pm, product=other, name="Theirs", start_date=timezone.localdate(),
                                      end_date=timezone.localdate())
     member(other, "viewer", username=pm.username)  # pm can see the other product, but not edit it
     api.as_user(pm)
@@ -125,15 +127,15 @@ def test_work_item_refusals(api, pm, product, active_sprint, viewer, product_fac
 
 
 def test_data_scientist_moves_cards_but_cannot_create(api, pm, product, active_sprint, data_scientist):
-    wi = services.work_item_create(actor=pm, product=product, title="Card", points=2, sprint=active_sprint)
+    wi = sprint_services.work_item_create(actor=pm, product=product, title="Card", points=2, sprint=active_sprint)
     api.as_user(data_scientist)
     assert api.post(f"/api/v1/work-items/{wi.pk}/move/", {"status": "review"}, format="json").status_code == 200
     assert api.post("/api/v1/work-items/", {"product": product.slug, "title": "x"}, format="json").status_code == 403
 
 
 def test_patch_status_goes_through_move(api, pm, product, active_sprint):
-    a = services.work_item_create(actor=pm, product=product, title="a", sprint=active_sprint)
-    b = services.work_item_create(actor=pm, product=product, title="b", sprint=active_sprint)
+    a = sprint_services.work_item_create(actor=pm, product=product, title="a", sprint=active_sprint)
+    b = sprint_services.work_item_create(actor=pm, product=product, title="b", sprint=active_sprint)
     api.as_user(pm)
     r = api.patch(f"/api/v1/work-items/{a.pk}/", {"status": "done", "title": "a!"}, format="json")
     assert r.status_code == 200 and r.json()["completed_at"] and r.json()["title"] == "a!"
@@ -156,7 +158,7 @@ def test_unowned_items_and_unassigned_work_match_the_schema(api, pm, product, it
     """Found by the API fuzz test: owner and assignee are null when nobody holds them; the schema said string."""
     from tests.utils import assert_matches_schema
 
-    services.work_item_create(actor=pm, product=product, title="Nobody's", sprint=active_sprint)
+    sprint_services.work_item_create(actor=pm, product=product, title="Nobody's", sprint=active_sprint)
     api.as_user(pm)
     r = api.get(f"/api/v1/roadmap-items/?product={product.slug}")
     assert r.json()["results"][0]["owner"] is None

@@ -6,8 +6,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from products import services
-from products.models import RoadmapItem, WorkItem
+from products.roadmap import services as roadmap_services
+from products.sprints import services as sprint_services
+from products.roadmap.models import RoadmapItem
+from products.sprints.models import WorkItem
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,16 +44,16 @@ def assert_dense(rows):
 
 
 def test_concurrent_moves_of_the_same_card_keep_ordering(pm, product):
-    sprint = services.sprint_create(actor=pm, product=product, name="S", start_date=timezone.localdate(),
+    sprint = sprint_services.sprint_create(actor=pm, product=product, name="S", start_date=timezone.localdate(),
                                     end_date=timezone.localdate())
-    cards = [services.work_item_create(actor=pm, product=product, title=f"c{i}", sprint=sprint) for i in range(6)]
+    cards = [sprint_services.work_item_create(actor=pm, product=product, title=f"c{i}", sprint=sprint) for i in range(6)]
     target = cards[0]
     statuses = ["in_progress", "review", "done", "todo"]
 
     def move(i):
         for j in range(5):
             item = WorkItem.objects.get(pk=target.pk)
-            services.work_item_move(actor=pm, item=item, status=statuses[(i + j) % 4], position=j % 3)
+            sprint_services.work_item_move(actor=pm, item=item, status=statuses[(i + j) % 4], position=j % 3)
 
     errors = run_threads(8, move)
     assert not errors, errors
@@ -60,14 +62,14 @@ def test_concurrent_moves_of_the_same_card_keep_ordering(pm, product):
 
 
 def test_concurrent_moves_of_different_cards(pm, product):
-    sprint = services.sprint_create(actor=pm, product=product, name="S", start_date=timezone.localdate(),
+    sprint = sprint_services.sprint_create(actor=pm, product=product, name="S", start_date=timezone.localdate(),
                                     end_date=timezone.localdate())
-    cards = [services.work_item_create(actor=pm, product=product, title=f"c{i}", sprint=sprint) for i in range(8)]
+    cards = [sprint_services.work_item_create(actor=pm, product=product, title=f"c{i}", sprint=sprint) for i in range(8)]
 
     def move(i):
         item = WorkItem.objects.get(pk=cards[i].pk)
-        services.work_item_move(actor=pm, item=item, status="done" if i % 2 else "review", position=0)
-        services.work_item_move(actor=pm, item=item, status="in_progress", position=i % 3)
+        sprint_services.work_item_move(actor=pm, item=item, status="done" if i % 2 else "review", position=0)
+        sprint_services.work_item_move(actor=pm, item=item, status="in_progress", position=i % 3)
 
     errors = run_threads(8, move)
     assert not errors, errors
@@ -76,12 +78,12 @@ def test_concurrent_moves_of_different_cards(pm, product):
 
 
 def test_concurrent_roadmap_moves(pm, product):
-    items = [services.roadmap_item_create(actor=pm, product=product, title=f"r{i}", horizon="later") for i in range(6)]
+    items = [roadmap_services.roadmap_item_create(actor=pm, product=product, title=f"r{i}", horizon="later") for i in range(6)]
 
     def move(i):
         for j, horizon in enumerate(["now", "next", "later", "now"]):
             item = RoadmapItem.objects.get(pk=items[(i + j) % 6].pk)
-            services.roadmap_item_move(actor=pm, item=item, horizon=horizon, position=0)
+            roadmap_services.roadmap_item_move(actor=pm, item=item, horizon=horizon, position=0)
 
     errors = run_threads(6, move)
     assert not errors, errors

@@ -4,8 +4,10 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from products import services
-from products.models import RoadmapItem, Sprint, WorkItem
+from products.roadmap import services as roadmap_services
+from products.sprints import services as sprint_services
+from products.roadmap.models import RoadmapItem
+from products.sprints.models import Sprint, WorkItem
 from tests.factories import PASSWORD
 from tests.utils import page_get
 
@@ -21,11 +23,11 @@ def login(client, user):
 def items(pm, product):
     today = timezone.localdate()
     return [
-        services.roadmap_item_create(actor=pm, product=product, title="Alpha", theme="Growth", horizon="now",
+        roadmap_services.roadmap_item_create(actor=pm, product=product, title="Alpha", theme="Growth", horizon="now",
                                      reach=100, impact="1", confidence=100, effort="1",
                                      start_date=today, target_date=today + datetime.timedelta(days=30),
                                      internal_notes="SECRET-NOTE"),
-        services.roadmap_item_create(actor=pm, product=product, title="Beta", theme="Quality", horizon="next",
+        roadmap_services.roadmap_item_create(actor=pm, product=product, title="Beta", theme="Quality", horizon="next",
                                      reach=500, impact="2", confidence=80, effort="2"),
     ]
 
@@ -175,9 +177,9 @@ def test_sprint_pages_and_close_flow(client, pm, product):
 
 
 def test_viewer_cannot_move_cards_on_page(client, pm, viewer, product):
-    s = services.sprint_create(actor=pm, product=product, name="S", start_date=timezone.localdate(),
+    s = sprint_services.sprint_create(actor=pm, product=product, name="S", start_date=timezone.localdate(),
                                end_date=timezone.localdate())
-    wi = services.work_item_create(actor=pm, product=product, title="Card", sprint=s)
+    wi = sprint_services.work_item_create(actor=pm, product=product, title="Card", sprint=s)
     login(client, viewer)
     html = page_get(client, f"/sprints/{product.slug}/{s.pk}/").content.decode()
     assert "Card" in html and "move-form" not in html
@@ -194,7 +196,7 @@ def test_demo_seed_is_idempotent_and_has_shapes(db):
     call_command("seed_demo", "--quiet")
     assert (RoadmapItem.objects.count(), Sprint.objects.count(), WorkItem.objects.count()) == counts
     from products.models import Product
-    from products.selectors import sprint_burndown, sprint_velocity
+    from products.sprints.selectors import sprint_burndown, sprint_velocity
 
     for product in Product.objects.all():
         assert RoadmapItem.objects.filter(product=product).count() == 12
@@ -209,10 +211,10 @@ def test_demo_seed_is_idempotent_and_has_shapes(db):
 
 
 def test_product_overview_shows_roadmap_and_sprint_panel(client, pm, product, items):
-    s = services.sprint_create(actor=pm, product=product, name="Sprint 9", start_date=timezone.localdate(),
+    s = sprint_services.sprint_create(actor=pm, product=product, name="Sprint 9", start_date=timezone.localdate(),
                                end_date=timezone.localdate())
-    services.work_item_create(actor=pm, product=product, title="Card", points=4, sprint=s)
-    services.sprint_start(actor=pm, sprint=s)
+    sprint_services.work_item_create(actor=pm, product=product, title="Card", points=4, sprint=s)
+    sprint_services.sprint_start(actor=pm, sprint=s)
     login(client, pm)
     html = page_get(client, f"/products/{product.slug}/").content.decode()
     assert "<strong>1</strong> now" in html and "Sprint 9" in html and "<strong>4</strong> of 4 points" in html

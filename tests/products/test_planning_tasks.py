@@ -3,9 +3,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from products import services
-from products.models import SprintSnapshot
-from products.tasks import sprint_snapshots_record
+from products.sprints import services
+from products.sprints.models import SprintSnapshot
+from products.sprints.tasks import sprint_snapshots_record
 
 pytestmark = pytest.mark.django_db
 

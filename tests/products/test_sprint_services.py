@@ -4,8 +4,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from products import selectors, services
-from products.models import Sprint, SprintSnapshot, WorkItem
+from products.sprints import services
+from products.sprints import selectors
+from products.sprints.models import Sprint, SprintSnapshot, WorkItem
 from tests.factories import member
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,9 @@ from django.db import transaction
 
 from pmhub import demo
 
-# Each app may offer `<app>/demo.py` with `seed(ctx)`; they run in this order.
-APP_SEEDERS = ["products", "kpis", "feedback", "pmhub.portfolio"]
+# Each app may offer `<app>/demo.py` with `seed(ctx)`; they run in this order
+# (products first: the others add to the demo products it creates).
+APP_SEEDERS = ["products", "kpis", "feedback", "portfolio"]
 
 
 class Command(BaseCommand):
@@ -20,7 +21,6 @@ class Command(BaseCommand):
         ctx = demo.DemoContext()
         with transaction.atomic():
             demo.seed_users(ctx)
-            demo.seed_products(ctx)
         for app in APP_SEEDERS:
             try:
                 module = importlib.import_module(f"{app}.demo")

@@ -1,1 +1,0 @@
-"""The executive portfolio: every product a user may see on one page, and the weekly digest."""

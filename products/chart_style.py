@@ -1,0 +1,12 @@
+"""The look every figure of the products app shares (roadmap and sprints)."""
+import plotly.graph_objects as go
+
+FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size=13, color="#1f2937")
+
+
+def layout(fig: go.Figure, **kw) -> go.Figure:
+    kw.setdefault("margin", dict(l=10, r=10, t=40, b=10))
+    fig.update_layout(font=FONT, paper_bgcolor="white", plot_bgcolor="white", hoverlabel=dict(font_size=12), **kw)
+    fig.update_xaxes(gridcolor="#eef2f7", zeroline=False)
+    fig.update_yaxes(gridcolor="#eef2f7", zeroline=False)
+    return fig
