@@ -29,7 +29,7 @@ def roadmap_shipped(*, product_ids, start: datetime, end: datetime) -> list[dict
 
 def model_health(*, product_ids, start: datetime, end: datetime) -> dict[int, list[dict]]:
     """Models per product id: production version, primary metric, its value and the previous
-    production version's (kpis.selectors.aimodels.production_summaries)."""
+    production version's (kpis.ml.selectors.production_summaries)."""
     from kpis.ml.selectors import production_summaries
 
     out: dict[int, list[dict]] = {}

@@ -112,7 +112,7 @@ class StageSerializer(serializers.Serializer):
 
 
 class MetricEntrySerializer(serializers.Serializer):
-    """Documentation only: ingest validates entries itself (kpis.services.aimodels.metric_entries_validate)."""
+    """Documentation only: ingest validates entries itself (kpis.ml.services.metric_entries_validate)."""
 
     key = serializers.CharField(max_length=250)
     value = serializers.FloatField()

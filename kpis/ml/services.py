@@ -1,6 +1,6 @@
 """Writes for AI models: models, versions, stages (promotion) and metrics.
 
-Metrics go through the one store (kpis.services.timeseries.series_points_upsert):
+Metrics go through the one store (kpis.timeseries.services.series_points_upsert):
 one Series of kind "metric" per (version, key), points upserted on their natural
 key (series, ts, step). A retried request therefore duplicates nothing, provided
 it carries the same timestamps: an entry without `ts` gets the time of the

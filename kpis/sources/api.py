@@ -1,6 +1,6 @@
 """REST API for metric sources: CRUD, their runs, pull now, test connection.
 
-The same services as the pages (kpis/services/sources.py), so the same rules:
+The same services as the pages (kpis/sources/services.py), so the same rules:
 the adapters' validation and the SSRF guard, the minimum interval, roles
 (pm edits and pulls; deleting needs the manage right; others read; whoever may
 not see the product gets 404). Secrets are write-only: `secrets` goes in as

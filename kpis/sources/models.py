@@ -6,7 +6,7 @@ The dispatcher claims due rows (SELECT ... FOR UPDATE SKIP LOCKED), moves
 next_run_at one interval on and queues one pull per claimed slot, so any
 number of workers and dispatchers never pull one source twice for one slot.
 Secrets (HTTP headers, the SQL DSN) are stored encrypted in `secret`
-(see kpis/secrets.py); `config` holds only what may be shown back.
+(see kpis/sources/secrets.py); `config` holds only what may be shown back.
 """
 from django.conf import settings
 from django.db import models

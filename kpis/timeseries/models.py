@@ -33,7 +33,7 @@ class Point(models.Model):
     # inserted row, which cost about as much as the insert itself (5 of 11 ms of
     # server CPU per 1,000 points). The one write path checks the series once per
     # batch instead, under the series' lock, and series are deleted only through
-    # kpis.services.timeseries.series_delete, which takes the same lock.
+    # kpis.timeseries.services.series_delete, which takes the same lock.
     series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="points", db_index=False,
                                db_constraint=False)
     ts = models.DateTimeField()
