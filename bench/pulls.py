@@ -43,10 +43,10 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from kpis.models import KPI
-from kpis.sources.models import MetricSource, PullRun
-from kpis.timeseries.models import Series  # noqa: E402
+from kpis.models import KPI  # noqa: E402
+from kpis.sources.models import MetricSource, PullRun  # noqa: E402
 from kpis.sources.services import sources_dispatch_due  # noqa: E402
+from kpis.timeseries.models import Series  # noqa: E402
 from products.models import Product  # noqa: E402
 
 DELAY = 0.05

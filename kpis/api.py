@@ -20,7 +20,7 @@ from products.roadmap.models import RoadmapItem
 from products.selectors import product_list_for_user
 
 from . import selectors
-from kpis.models import KPI, Objective, Alert
+from kpis.models import KPI, Alert, Objective
 from kpis.timeseries.models import Series
 from .selectors.kpis import kpi_by_ref_for_user, kpi_by_ref_for_write
 from .selectors.status import kpi_status

@@ -15,7 +15,7 @@ from products.views import form_errors_from, get_product_for
 
 from . import charts
 from .forms import ImportForm, KPIForm, ObjectiveForm, WebhookForm
-from kpis.models import KPI, Objective, AlertWebhook, ImportJob
+from kpis.models import KPI, AlertWebhook, ImportJob, Objective
 from .selectors import kpis as sel
 from .services import alerts as alert_services, imports as import_services, kpis as services
 

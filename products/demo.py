@@ -12,8 +12,8 @@ from django.utils import timezone
 from pmhub.demo import DEMO_USERS
 from products.models import Membership, Product
 from products.roadmap.models import RoadmapItem, RoadmapStatusChange
-from products.sprints.models import Sprint, SprintSnapshot, WorkItem
 from products.roadmap.services import rice_score
+from products.sprints.models import Sprint, SprintSnapshot, WorkItem
 
 DEMO_PRODUCTS = [
     {

@@ -23,11 +23,10 @@ from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404  # a malformed id is a 404, not a ValueError
 from rest_framework.response import Response
 
+from kpis.ml import selectors, services
 from kpis.ml.models import AIModel, ModelVersion
 from kpis.timeseries.models import Point
-from kpis.ml import selectors
 from kpis.timeseries.selectors import BUCKETS, bucket_seconds_for, series_buckets
-from kpis.ml import services
 from pmhub.api import error_response
 from pmhub.permissions import ProductRolePermission
 from pmhub.roles import Action

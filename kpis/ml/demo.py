@@ -140,8 +140,8 @@ DEMO_FEEDS = [("churn-radar", "churn-model-auc", "churn-gbm", "auc"),
 
 
 def seed_feeds(ctx):
-    from kpis.models import KPI
     from kpis.ml.models import KpiModelFeed
+    from kpis.models import KPI
 
     for slug, kpi_key, model_name, metric_key in DEMO_FEEDS:
         kpi = KPI.objects.filter(product__slug=slug, key=kpi_key, category=KPI.Category.MODEL).first()

@@ -456,8 +456,8 @@ def kpi_model_feed_set(*, actor, kpi, model: AIModel | None, metric_key: str = "
     Editing KPIs is a PM's job (EDIT); the model must belong to the KPI's product.
     The KPI gets the current value at once (after commit).
     """
-    from kpis.models import KPI
     from kpis.ml.models import KpiModelFeed
+    from kpis.models import KPI
 
     require(actor, kpi.product_id, Action.EDIT)
     with transaction.atomic():

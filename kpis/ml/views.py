@@ -11,10 +11,8 @@ from pmhub.roles import Action
 from products import selectors as product_selectors
 from products.models import Product
 
-from kpis.ml import charts
+from kpis.ml import charts, selectors, services
 from kpis.ml.models import AIModel, ModelVersion
-from kpis.ml import selectors
-from kpis.ml import services
 
 MAX_CURVE_CHARTS = 8
 

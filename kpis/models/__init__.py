@@ -18,8 +18,8 @@ from .kpis import KPI, KPIStatus, Objective
 from .alerts import Alert, AlertDelivery, AlertWebhook
 from .imports import ImportJob
 
-from kpis.ml.models import AIModel, KpiModelFeed, ModelMetric, ModelVersion, StageTransition  # noqa: E402
 from kpis.ml.mlflow.models import MlflowRun  # noqa: E402
+from kpis.ml.models import AIModel, KpiModelFeed, ModelMetric, ModelVersion, StageTransition  # noqa: E402
 from kpis.sources.models import MetricSource, PullRun  # noqa: E402
 
 __all__ = [

@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
-from kpis.models import KPI, Objective, Alert
+from kpis.models import KPI, Alert, Objective
 from kpis.timeseries.models import Point, Rollup
 from products.selectors import product_list_for_user
 

@@ -12,14 +12,14 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from kpis.models import KPI, Alert, AlertDelivery, AlertWebhook
+from kpis.selectors.status import CRITICAL, WARNING, breach_level
+from kpis.timeseries.models import Point
+from kpis.timeseries.selectors import series_latest
 from pmhub.audit import audit_record
 from pmhub.outbox import delay_on_commit
 from pmhub.permissions import require
 from pmhub.roles import Action, Role
-from kpis.models import KPI, Alert, AlertDelivery, AlertWebhook
-from kpis.timeseries.models import Point
-from kpis.selectors.status import CRITICAL, WARNING, breach_level
-from kpis.timeseries.selectors import series_latest
 
 SIGNATURE_HEADER = "X-Pmhub-Signature"
 

@@ -12,11 +12,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from kpis.models import KPI, ImportJob
+from kpis.timeseries.models import Point
 from pmhub.outbox import delay_on_commit
 from pmhub.permissions import require
 from pmhub.roles import Action
-from kpis.models import KPI, ImportJob
-from kpis.timeseries.models import Point
 
 from .kpis import _ts_range, kpi_points_ingest
 from kpis.timeseries.services import PointIn

@@ -10,12 +10,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from kpis.models import KPI, Objective
+from kpis.timeseries.models import Series
 from pmhub.audit import audit_record
 from pmhub.outbox import delay_on_commit, delay_on_commit_coalesced
 from pmhub.permissions import require
 from pmhub.roles import Action
-from kpis.models import KPI, Objective
-from kpis.timeseries.models import Series
 
 from .alerts import alert_open, alert_resolve  # noqa: F401  (re-exported: kpis.services.kpis.alert_open)
 from kpis.timeseries.services import PointIn, series_create, series_delete, series_points_upsert

@@ -21,12 +21,11 @@ from rest_framework.response import Response
 from pmhub.permissions import ProductRolePermission
 from pmhub.roles import Action
 
-from kpis.sources.adapters import PullError
 from kpis.models import KPI
-from kpis.sources.models import MetricSource, PullRun
-from kpis.sources import selectors
 from kpis.selectors.kpis import kpi_list_for_user
-from kpis.sources import services
+from kpis.sources import selectors, services
+from kpis.sources.adapters import PullError
+from kpis.sources.models import MetricSource, PullRun
 
 # What `config` holds per kind, and the type of each setting.
 CONFIG_KEYS = {

@@ -6,11 +6,11 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from kpis.sources.adapters import adapter_for
 from kpis.models import KPI
+from kpis.sources.adapters import adapter_for
 from kpis.sources.models import MetricSource, PullRun
-from kpis.timeseries.models import Point
 from kpis.sources.secrets import SecretUnreadable, secret_decrypt
+from kpis.timeseries.models import Point
 from products.selectors import product_list_for_user
 
 RECENT_RUNS = 10

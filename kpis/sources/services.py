@@ -26,10 +26,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from kpis.sources.adapters import ADAPTERS, FetchResult, PullError, adapter_for
 from kpis.models import KPI
+from kpis.sources.adapters import ADAPTERS, FetchResult, PullError, adapter_for
 from kpis.sources.models import MetricSource, PullRun
-from kpis.sources.secrets import SecretUnreadable, secret_decrypt, secret_encrypt, scrub
+from kpis.sources.secrets import SecretUnreadable, scrub, secret_decrypt, secret_encrypt
 from pmhub.audit import audit_record
 from pmhub.outbox import task_named
 from pmhub.permissions import require

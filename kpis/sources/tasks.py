@@ -12,8 +12,8 @@ from celery import shared_task
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
-from kpis.sources.adapters import TransientPullError
 from kpis.sources import services
+from kpis.sources.adapters import TransientPullError
 
 
 @shared_task(name="kpis.tasks_sources.dispatch_due_sources", soft_time_limit=30, time_limit=60,

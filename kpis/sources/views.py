@@ -10,11 +10,10 @@ from pmhub.permissions import user_can
 from pmhub.roles import Action
 from products.views import form_errors_from, get_product_for
 
+from kpis.sources import selectors, services
 from kpis.sources.adapters import PullError
 from kpis.sources.forms import SourceForm
 from kpis.sources.models import MetricSource
-from kpis.sources import selectors
-from kpis.sources import services
 
 
 def _source(request, slug, pk, action=Action.VIEW):

@@ -11,9 +11,9 @@ from pmhub.audit import audit_record
 from pmhub.permissions import require, user_can
 from pmhub.roles import Action
 
-from products.services import actor_or_none, copy_fields, lock_product, parse_position
 from products.models import Product
 from products.roadmap.models import RoadmapItem, RoadmapShareLink, RoadmapStatusChange
+from products.services import actor_or_none, copy_fields, lock_product, parse_position
 
 __all__ = [
     "ROADMAP_ITEM_FIELDS", "rice_score", "roadmap_item_create", "roadmap_item_update", "roadmap_item_move",

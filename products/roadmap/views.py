@@ -13,9 +13,8 @@ from django.views.decorators.http import require_POST
 from pmhub.permissions import user_can
 from pmhub.roles import Action
 
-from products.roadmap import services
-from products.roadmap import selectors
 from products import selectors as product_selectors
+from products.roadmap import selectors, services
 from products.roadmap.forms import RoadmapItemForm
 from products.roadmap.models import RoadmapItem
 from products.views import form_errors_from, get_product_for

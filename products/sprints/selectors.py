@@ -4,8 +4,8 @@ import datetime
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from products.sprints.models import Sprint, SprintSnapshot, WorkItem
 from products.selectors import product_list_for_user
+from products.sprints.models import Sprint, SprintSnapshot, WorkItem
 
 __all__ = [
     "sprint_list_for_user", "sprint_get_for_user", "sprint_active", "sprint_list", "sprint_board", "backlog_items",

@@ -11,9 +11,9 @@ from pmhub.audit import audit_record
 from pmhub.permissions import require, user_can
 from pmhub.roles import Action
 
-from products.services import copy_fields, lock_product, parse_position
 from products.models import Product
 from products.roadmap.models import RoadmapItem
+from products.services import copy_fields, lock_product, parse_position
 from products.sprints.models import Sprint, SprintSnapshot, WorkItem
 
 __all__ = [

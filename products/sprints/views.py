@@ -11,9 +11,8 @@ from django.views.decorators.http import require_POST
 from pmhub.permissions import user_can
 from pmhub.roles import Action
 
-from products.sprints import services
 from products import selectors as product_selectors
-from products.sprints import selectors
+from products.sprints import selectors, services
 from products.sprints.forms import SprintCloseForm, SprintForm, WorkItemForm
 from products.sprints.models import Sprint, WorkItem
 from products.views import form_errors_from, get_product_for

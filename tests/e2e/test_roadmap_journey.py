@@ -9,8 +9,8 @@ import json
 import pytest
 from django.utils import timezone
 
-from products.sprints import services
 from products.roadmap.models import RoadmapItem
+from products.sprints import services
 from products.sprints.models import Sprint, SprintSnapshot, WorkItem
 from tests.factories import PASSWORD, ProductFactory, member
 from tests.fixtures_live import login

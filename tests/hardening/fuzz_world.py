@@ -12,10 +12,9 @@ from datetime import date, timedelta
 from django.utils import timezone
 
 from feedback import services as feedback_services
-from kpis.models import Alert
 from kpis.ml import services as model_services
-from kpis.services import alerts as alert_services
-from kpis.services import kpis as kpi_services
+from kpis.models import Alert
+from kpis.services import alerts as alert_services, kpis as kpi_services
 from kpis.sources import services as source_services
 from kpis.timeseries.services import PointIn
 from products.roadmap import services as roadmap_services

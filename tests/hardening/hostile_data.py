@@ -109,10 +109,10 @@ def hostile_product(slug: str = "hostile") -> Hostile:
     """One product with every text field a member, a source or a stakeholder can write set to a payload."""
     from feedback.models import Feedback, FeedbackLink, FeedbackPortal, ShipNotification, Tag
     from feedback.models import ImportJob as FeedbackImport
-    from kpis.models import KPI, Objective, Alert, AlertDelivery, AlertWebhook, ImportJob
-    from kpis.ml.models import AIModel, KpiModelFeed, ModelMetric, ModelVersion, StageTransition
-    from kpis.sources.models import MetricSource, PullRun
     from kpis.ml.mlflow.models import MlflowRun
+    from kpis.ml.models import AIModel, KpiModelFeed, ModelMetric, ModelVersion, StageTransition
+    from kpis.models import KPI, Alert, AlertDelivery, AlertWebhook, ImportJob, Objective
+    from kpis.sources.models import MetricSource, PullRun
     from kpis.timeseries.models import Series
     from kpis.timeseries.services import PointIn, series_points_upsert
     from pmhub.models import AuditEvent

@@ -25,8 +25,8 @@ POINTS = 100
 
 SETUP = """
 from django.utils import timezone
-from kpis.sources.models import MetricSource
 from kpis.services.kpis import kpi_create
+from kpis.sources.models import MetricSource
 from kpis.sources.tasks import pull_source
 from products.models import Membership, Product
 from django.contrib.auth import get_user_model

@@ -13,10 +13,10 @@ import pytest
 from django.core import serializers
 from django.urls import reverse
 
-from kpis.models import Alert
 from kpis.ml.mlflow.models import MlflowRun
-from products.transfer import collect
+from kpis.models import Alert
 from products.models import Membership
+from products.transfer import collect
 from tests.hardening.hostile_data import hostile_product
 from tests.hardening.test_hostile_pages import PAGE_ARGS, pages
 

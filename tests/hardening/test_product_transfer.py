@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from kpis.models import KPI, Objective
-from kpis.timeseries.models import Point, Series
 from kpis.services.kpis import kpi_create, kpi_points_ingest, objective_create
+from kpis.timeseries.models import Point, Series
 from kpis.timeseries.services import PointIn
 from pmhub.audit import audit_record
 from pmhub.models import AuditEvent

@@ -3,8 +3,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from kpis.sources.adapters import ADAPTERS, PullError, TransientPullError
-from kpis.sources.adapters import net
+from kpis.sources.adapters import ADAPTERS, PullError, TransientPullError, net
 from tests.kpis.pull_servers import *  # noqa: F403 - fixtures
 
 SLOT = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)

@@ -2,10 +2,10 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from kpis.ml import services
 from kpis.models import KPI
 from kpis.timeseries.models import Series
 from kpis.timeseries.selectors import series_latest
-from kpis.ml import services
 from tests.kpis.aimodel_helpers import log, make_model, make_version
 
 pytestmark = pytest.mark.django_db

@@ -8,10 +8,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.http import Http404
 
+from kpis.ml import selectors, services
 from kpis.ml.models import AIModel, ModelMetric, ModelVersion, StageTransition
 from kpis.timeseries.models import Point, Series
-from kpis.ml import selectors
-from kpis.ml import services
 from pmhub.models import AuditEvent
 from tests import factories
 from tests.kpis.aimodel_helpers import T0, log, make_model, make_version

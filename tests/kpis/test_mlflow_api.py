@@ -7,9 +7,9 @@ import time
 import pytest
 from django.test import Client
 
+from kpis.ml.mlflow.models import MlflowRun
 from kpis.ml.models import ModelMetric, ModelVersion
 from kpis.timeseries.models import Point
-from kpis.ml.mlflow.models import MlflowRun
 from pmhub.models import AuditEvent
 from pmhub.services import api_token_create
 

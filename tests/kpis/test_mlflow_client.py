@@ -9,9 +9,9 @@ import pytest
 import requests
 from django.urls import reverse
 
+from kpis.ml.mlflow.models import MlflowRun
 from kpis.ml.models import AIModel, ModelMetric, ModelVersion
 from kpis.timeseries.models import Point
-from kpis.ml.mlflow.models import MlflowRun
 from pmhub.services import api_token_create
 from tests import factories
 

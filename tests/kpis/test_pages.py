@@ -5,7 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from kpis.models import KPI, Objective, Alert, ImportJob
+from kpis.models import KPI, Alert, ImportJob, Objective
 from kpis.timeseries.models import Point
 from products.roadmap.models import RoadmapItem
 from tests.factories import PASSWORD

@@ -10,8 +10,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone as djtz
 
 from kpis.models import KPI, Alert, AlertDelivery, AlertWebhook
-from kpis.timeseries.models import Point
 from kpis.services.kpis import alert_open, alert_resolve, kpi_create, kpi_delete, kpi_points_ingest
+from kpis.timeseries.models import Point
 from kpis.timeseries.services import PointIn
 from tests.kpis.factories import make_kpi
 from tests.kpis.receiver import Receiver

@@ -7,10 +7,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import timezone as dj_timezone
 
+from kpis.sources import selectors, services
 from kpis.sources.models import MetricSource, PullRun
 from kpis.timeseries.models import Point
-from kpis.sources import services
-from kpis.sources import selectors
 from pmhub.models import AuditEvent
 from tests.kpis.pull_servers import *  # noqa: F403 - fixtures
 

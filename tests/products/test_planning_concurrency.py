@@ -7,8 +7,8 @@ from django.db import connection
 from django.utils import timezone
 
 from products.roadmap import services as roadmap_services
-from products.sprints import services as sprint_services
 from products.roadmap.models import RoadmapItem
+from products.sprints import services as sprint_services
 from products.sprints.models import WorkItem
 
 pytestmark = pytest.mark.django_db(transaction=True)

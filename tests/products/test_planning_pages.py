@@ -5,8 +5,8 @@ import pytest
 from django.utils import timezone
 
 from products.roadmap import services as roadmap_services
-from products.sprints import services as sprint_services
 from products.roadmap.models import RoadmapItem
+from products.sprints import services as sprint_services
 from products.sprints.models import Sprint, WorkItem
 from tests.factories import PASSWORD
 from tests.utils import page_get

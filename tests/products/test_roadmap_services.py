@@ -6,8 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
 from pmhub.models import AuditEvent
-from products.roadmap import services
-from products.roadmap import selectors
+from products.roadmap import selectors, services
 from products.roadmap.models import RoadmapItem, RoadmapShareLink, RoadmapStatusChange
 
 pytestmark = pytest.mark.django_db

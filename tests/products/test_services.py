@@ -44,9 +44,9 @@ def test_delete_takes_the_products_kpi_and_model_series_along(product, pm):
     """KPIs and model metrics protect their series: deleting the product must not leave points behind."""
     from datetime import datetime, timezone
 
-    from kpis.timeseries.models import Point, Rollup, Series
     from kpis.ml.services import aimodel_create, model_metrics_log_simple, model_version_create
     from kpis.services.kpis import kpi_create, kpi_points_ingest
+    from kpis.timeseries.models import Point, Rollup, Series
     from kpis.timeseries.services import PointIn
 
     kpi = kpi_create(actor=pm, product=product, name="CSAT")

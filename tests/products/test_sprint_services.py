@@ -4,8 +4,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from products.sprints import services
-from products.sprints import selectors
+from products.sprints import selectors, services
 from products.sprints.models import Sprint, SprintSnapshot, WorkItem
 from tests.factories import member
 

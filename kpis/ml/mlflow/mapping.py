@@ -8,9 +8,9 @@ import base64
 import json
 import math
 
-from kpis.ml.models import AIModel
 from kpis.ml.mlflow.models import MlflowRun
 from kpis.ml.mlflow.services import NOTE_TAG, RUN_NAME_TAG, datetime_to_ms, param_value_str
+from kpis.ml.models import AIModel
 
 from kpis.ml.mlflow.errors import invalid
 

@@ -6,9 +6,9 @@ from collections import defaultdict
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
+from kpis.ml.mlflow.models import MlflowRun
 from kpis.ml.models import AIModel, ModelMetric
 from kpis.timeseries.models import Point
-from kpis.ml.mlflow.models import MlflowRun
 
 MAX_HISTORY_BULK_RUNS = 100
 MAX_HISTORY_BULK_RESULTS = 2500

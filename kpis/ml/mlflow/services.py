@@ -18,8 +18,8 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 
-from kpis.ml.models import AIModel, ModelVersion
 from kpis.ml.mlflow.models import MlflowRun
+from kpis.ml.models import AIModel, ModelVersion
 from kpis.ml.services import (
     aimodel_create,
     aimodel_update,

@@ -13,12 +13,10 @@ import json
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from kpis.ml.mlflow import selectors as sel
-from kpis.ml.mlflow import services as svc
+from kpis.ml.mlflow import selectors as sel, services as svc
 from pmhub.services import api_token_authenticate
 
-from kpis.ml.mlflow import mapping as m
-from kpis.ml.mlflow import search
+from kpis.ml.mlflow import search, mapping as m
 from kpis.ml.mlflow.errors import (
     BAD_REQUEST,
     ENDPOINT_NOT_FOUND,
