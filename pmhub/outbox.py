@@ -13,11 +13,13 @@ take ids and re-read), since a flush may race a late send.
 import hashlib
 import json
 import logging
+import threading
 import time
 
 from django.db import transaction
 
 log = logging.getLogger(__name__)
+_discovery_lock = threading.Lock()
 
 
 def task_named(task):
@@ -30,9 +32,14 @@ def task_named(task):
         return task
     from celery import current_app
 
-    if task not in current_app.tasks:
-        current_app.loader.import_default_modules()
-    return current_app.tasks[task]
+    tasks = current_app.tasks
+    if task not in tasks:
+        # Celery runs its autodiscovery once per process: a second thread asking while
+        # the first one imports would find the registry half filled. Wait for it.
+        with _discovery_lock:
+            if task not in tasks:
+                current_app.loader.import_default_modules()
+    return tasks[task]
 
 
 def _key(task_name: str, args: list) -> str:

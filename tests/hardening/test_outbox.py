@@ -45,3 +45,42 @@ def test_task_is_kept_while_the_broker_is_down_and_flushed_after(broker, django_
     assert outbox.flush() == 1
     assert not OutboxMessage.objects.exists()
     assert queued(broker) == 1
+
+
+TASK_LOOKUP_RACE = """
+import threading
+import django
+django.setup()
+from pmhub.outbox import task_named
+
+barrier, found, errors = threading.Barrier(8), [], []
+
+def look_up():
+    barrier.wait()
+    try:
+        found.append(task_named("kpis.tasks.kpi_evaluate").name)
+    except Exception as exc:
+        errors.append(repr(exc))
+
+threads = [threading.Thread(target=look_up) for _ in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(len(found), errors)
+"""
+
+
+def test_first_lookups_by_name_in_a_new_threaded_process_all_find_the_task():
+    """A gunicorn thread's first ingest queues by task name while the other threads do the same:
+    none may miss the task because another thread's discovery has not finished."""
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    for _ in range(3):  # a fresh process each time: discovery happens once per process
+        result = subprocess.run([sys.executable, "-c", TASK_LOOKUP_RACE], capture_output=True, text=True,
+                                cwd=settings.BASE_DIR, timeout=120)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert result.stdout.strip().splitlines()[-1] == "8 []"
