@@ -73,7 +73,7 @@ def series_points_upsert(*, series: Series | int, points: Iterable[PointIn]) -> 
     return series_points_upsert_many(batches={_series_id(series): points})
 
 
-def series_points_upsert_many(*, batches: Mapping[Series | int, Iterable[PointIn]]) -> int:
+def series_points_upsert_many(*, batches: Mapping[Series | int, Iterable[PointIn]], savepoint: bool = True) -> int:
     """series_points_upsert for several series at once (model metrics: one series per key).
 
     Same guarantees, one transaction for all. On PostgreSQL it is three
@@ -81,6 +81,8 @@ def series_points_upsert_many(*, batches: Mapping[Series | int, Iterable[PointIn
     locks, one upsert of every point, one recomputation of every touched
     hourly and daily rollup. Returns the number of distinct points sent (a
     point repeated within the batch counts once: the last one wins).
+    savepoint=False, inside a caller's transaction: no savepoint around the
+    batch (two round trips less); an error then rolls that whole transaction back.
     """
     by_series: dict[int, list[PointIn]] = {}
     for series, points in batches.items():
@@ -90,7 +92,7 @@ def series_points_upsert_many(*, batches: Mapping[Series | int, Iterable[PointIn
         return 0
     if connection.vendor == "postgresql":
         arrays = _as_arrays(by_series)  # checks every point first
-        with transaction.atomic():
+        with transaction.atomic(savepoint=savepoint):
             return _upsert_postgresql(list(by_series), *arrays)
     for points in by_series.values():
         for p in points:
@@ -177,6 +179,9 @@ def _as_arrays(by_series: dict[int, list[PointIn]]) -> tuple[str, str, str, str]
 #    points never queue on anything else. Every writer takes row locks in one
 #    global order (points by key, then hourly rows by key, then daily rows by
 #    key), so writers cannot deadlock.
+#    When every point of the batch was new (the usual case: a training loop's
+#    next step), step 1's statement merges the deltas itself: one round trip.
+#    Otherwise it merges nothing, and step 3 comes after step 2, keeping the order.
 # 4. Hours holding an overwritten point are recomputed from their raw points,
 #    their days from their hourly rows, under the row locks taken in step 3,
 #    each in a fresh snapshot (READ COMMITTED): a writer that committed points
@@ -220,8 +225,40 @@ def _merge_sql(table: str) -> str:
             f"last_step = CASE WHEN {later} THEN EXCLUDED.last_step ELSE {table}.last_step END")
 
 
+def _merge_ctes_sql(source: str, only_if: str = "true") -> str:
+    """Two CTEs (h, dd) merging the delta rows of CTE `source` (series_id, ts of the
+    hour, count, sum, min, max, last, last_ts, last_step) into the hourly rollups,
+    then into the daily ones, each in key order. The daily insert starts only once
+    the hourly one has run to completion (its one-time filter counts h), so hourly
+    rows are always locked before daily ones. Nothing is merged unless only_if."""
+    table, merge = Rollup._meta.db_table, _merge_sql(Rollup._meta.db_table)
+    return f"""h AS (
+        INSERT INTO {table} (series_id, bucket, ts, {_ROLLUP_COLUMNS})
+        SELECT series_id, 3600, ts, count, sum, coalesce(min, 0), coalesce(max, 0), coalesce(last, 0),
+               coalesce(last_ts, ts), coalesce(last_step, 0)
+        FROM {source} WHERE {only_if} ORDER BY series_id, ts
+        ON CONFLICT (series_id, bucket, ts) {merge}
+        RETURNING 1
+    ), dd AS (
+        INSERT INTO {table} (series_id, bucket, ts, {_ROLLUP_COLUMNS})
+        SELECT series_id, 86400, day, count, sum, coalesce(min, 0), coalesce(max, 0), coalesce(last, 0),
+               coalesce(last_ts, day), coalesce(last_step, 0)
+        FROM (SELECT series_id, date_bin('1 day', ts, timestamptz 'epoch') AS day, sum(count) AS count,
+                     sum(sum) AS sum, min(min) AS min, max(max) AS max,
+                     (array_agg(last ORDER BY last_ts DESC NULLS LAST, last_step DESC))[1] AS last,
+                     max(last_ts) AS last_ts,
+                     (array_agg(last_step ORDER BY last_ts DESC NULLS LAST, last_step DESC))[1] AS last_step
+              FROM {source} WHERE (SELECT count(*) FROM h) >= 0 AND {only_if} GROUP BY 1, 2) AS days
+        ORDER BY series_id, day
+        ON CONFLICT (series_id, bucket, ts) {merge}
+        RETURNING 1
+    )"""
+
+
 def _upsert_postgresql(series_ids: list[int], sids: str, micros: str, steps: str, values: str) -> int:
-    """Steps 1 to 4 above: two round trips for new points, three when some are overwritten."""
+    """Steps 1 to 4 above. Only new points (the usual case): one statement, which merges
+    the deltas itself once it knows every point was new. Otherwise three: step 2,
+    then steps 3 and 4 in one round trip."""
     point_table, series_table, rollup_table = Point._meta.db_table, Series._meta.db_table, Rollup._meta.db_table
     arrays = [sids, micros, steps, values]
     live_sql = f"live AS (SELECT id FROM {series_table} WHERE id = ANY(%s::bigint[]))"
@@ -242,7 +279,7 @@ def _upsert_postgresql(series_ids: list[int], sids: str, micros: str, steps: str
             ), hours AS (
                 SELECT p.series_id, date_bin('1 hour', p.ts, timestamptz 'epoch') AS ts, {_POINTS_AGG}
                 FROM ins p GROUP BY 1, 2
-            )
+            ), {_merge_ctes_sql("hours", only_if="(SELECT count(*) FROM ins) = (SELECT count(*) FROM batch)")}
             SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM ins), (SELECT array_agg(id) FROM live),
                    array_agg(series_id), array_agg(ts), array_agg(count), array_agg(sum), array_agg(min),
                    array_agg(max), array_agg(last), array_agg(last_ts), array_agg(last_step)
@@ -251,6 +288,8 @@ def _upsert_postgresql(series_ids: list[int], sids: str, micros: str, steps: str
         )
         sent, inserted, live, *deltas = cursor.fetchone()
         _require_series(series_ids, live or [])
+        if inserted == sent:  # only new points: step 3 is done already, in the same statement
+            return sent
         hours = list(zip(*deltas)) if deltas[0] else []
         recompute: list[tuple[int, datetime]] = []
         if inserted < sent:  # step 2
@@ -276,32 +315,12 @@ def _upsert_postgresql(series_ids: list[int], sids: str, micros: str, steps: str
         hours += [(sid, hour, 0, 0.0, None, None, None, None, None) for sid, hour in recompute
                   if (sid, hour) not in have]
         columns = list(zip(*hours))
-        merge = _merge_sql(rollup_table)
-        # The daily insert starts only once the hourly one has run to completion (its
-        # one-time filter reads h), so hourly rows are always locked before daily ones.
         sql = f"""WITH d AS (
                 SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::bigint[], %s::float8[], %s::float8[],
                                      %s::float8[], %s::float8[], %s::timestamptz[], %s::bigint[])
                     AS d(series_id, ts, count, sum, min, max, last, last_ts, last_step)
-            ), h AS (
-                INSERT INTO {rollup_table} (series_id, bucket, ts, {_ROLLUP_COLUMNS})
-                SELECT series_id, 3600, ts, count, sum, coalesce(min, 0), coalesce(max, 0), coalesce(last, 0),
-                       coalesce(last_ts, ts), coalesce(last_step, 0)
-                FROM d ORDER BY series_id, ts
-                ON CONFLICT (series_id, bucket, ts) {merge}
-                RETURNING 1
-            )
-            INSERT INTO {rollup_table} (series_id, bucket, ts, {_ROLLUP_COLUMNS})
-            SELECT series_id, 86400, day, count, sum, coalesce(min, 0), coalesce(max, 0), coalesce(last, 0),
-                   coalesce(last_ts, day), coalesce(last_step, 0)
-            FROM (SELECT series_id, date_bin('1 day', ts, timestamptz 'epoch') AS day, sum(count) AS count,
-                         sum(sum) AS sum, min(min) AS min, max(max) AS max,
-                         (array_agg(last ORDER BY last_ts DESC NULLS LAST, last_step DESC))[1] AS last,
-                         max(last_ts) AS last_ts,
-                         (array_agg(last_step ORDER BY last_ts DESC NULLS LAST, last_step DESC))[1] AS last_step
-                  FROM d WHERE (SELECT count(*) FROM h) >= 0 GROUP BY 1, 2) AS days
-            ORDER BY series_id, day
-            ON CONFLICT (series_id, bucket, ts) {merge}"""
+            ), {_merge_ctes_sql("d")}
+            SELECT (SELECT count(*) FROM dd)"""
         params = [list(c) for c in columns]
         if recompute:  # step 4, in the same round trip: each statement takes a fresh snapshot
             sql += ";" + _recompute_sql()
