@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone as dt_timezone
 from typing import NamedTuple
 
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 
 from kpis.timeseries.models import Point, Rollup, Series
 
@@ -16,6 +16,7 @@ from kpis.timeseries.models import Point, Rollup, Series
 # (class, series) shared, so writers of one series never wait for each other on
 # it; series_delete and series_rollups_refresh hold it exclusively.
 _SERIES_LOCK_CLASS = 7_301
+_NOT_ALONE = "22012"  # division_by_zero: how the one-statement path gives way (see series_points_upsert_many)
 
 
 class PointIn(NamedTuple):
@@ -92,6 +93,16 @@ def series_points_upsert_many(*, batches: Mapping[Series | int, Iterable[PointIn
         return 0
     if connection.vendor == "postgresql":
         arrays = _as_arrays(by_series)  # checks every point first
+        if connection.get_autocommit() and not connection.in_atomic_block:
+            # Outside any transaction, a batch of only new points is one query string that
+            # PostgreSQL runs as one implicit transaction: no BEGIN or COMMIT round trip.
+            # Anything else (a point already stored, a series gone) makes that statement
+            # fail on purpose, storing nothing, and the batch goes the general way below.
+            try:
+                return _upsert_postgresql(list(by_series), *arrays, alone=True)
+            except DataError as exc:
+                if getattr(exc.__cause__, "pgcode", None) != _NOT_ALONE:
+                    raise
         with transaction.atomic(savepoint=savepoint):
             return _upsert_postgresql(list(by_series), *arrays)
     for points in by_series.values():
@@ -255,7 +266,8 @@ def _merge_ctes_sql(source: str, only_if: str = "true") -> str:
     )"""
 
 
-def _upsert_postgresql(series_ids: list[int], sids: str, micros: str, steps: str, values: str) -> int:
+def _upsert_postgresql(series_ids: list[int], sids: str, micros: str, steps: str, values: str, *,
+                       alone: bool = False) -> int:
     """Steps 1 to 4 above. Only new points (the usual case): one statement, which merges
     the deltas itself once it knows every point was new. Otherwise three: step 2,
     then steps 3 and 4 in one round trip."""
@@ -282,11 +294,17 @@ def _upsert_postgresql(series_ids: list[int], sids: str, micros: str, steps: str
             ), {_merge_ctes_sql("hours", only_if="(SELECT count(*) FROM ins) = (SELECT count(*) FROM batch)")}
             SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM ins), (SELECT array_agg(id) FROM live),
                    array_agg(series_id), array_agg(ts), array_agg(count), array_agg(sum), array_agg(min),
-                   array_agg(max), array_agg(last), array_agg(last_ts), array_agg(last_step)
+                   array_agg(max), array_agg(last), array_agg(last_ts), array_agg(last_step),
+                   -- alone (its own implicit transaction): fail unless every series is there and
+                   -- every point was new, so that nothing is committed half done
+                   CASE WHEN %s THEN 1 / (CASE WHEN (SELECT count(*) FROM live) = %s
+                                               AND (SELECT count(*) FROM ins) = (SELECT count(*) FROM batch)
+                                          THEN 1 ELSE 0 END) END
             FROM hours""",
-            [_SERIES_LOCK_CLASS, sorted({_lock_key(sid) for sid in series_ids}), series_ids, *arrays],
+            [_SERIES_LOCK_CLASS, sorted({_lock_key(sid) for sid in series_ids}), series_ids, *arrays,
+             alone, len(series_ids)],
         )
-        sent, inserted, live, *deltas = cursor.fetchone()
+        sent, inserted, live, *deltas, _alone = cursor.fetchone()
         _require_series(series_ids, live or [])
         if inserted == sent:  # only new points: step 3 is done already, in the same statement
             return sent

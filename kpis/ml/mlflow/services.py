@@ -300,8 +300,10 @@ def mlflow_run_log_batch(*, actor, run: MlflowRun, metrics: list[MetricLog] = ()
         # the run, so writers of one run proceed together; the store serialises
         # only what must be (see kpis.timeseries.services).
         if entries:
+            known = getattr(run, "metric_series_id", None)
             model_metrics_log(actor=actor, version=version, entries=entries,
-                              model_has_feeds=getattr(run, "model_has_feeds", None))
+                              model_has_feeds=getattr(run, "model_has_feeds", None),
+                              series={entries[0]["key"]: known} if known is not None else None)
         return run
 
     with transaction.atomic():
