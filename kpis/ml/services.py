@@ -408,21 +408,30 @@ def _metric_series_for(*, version: ModelVersion, keys: set[str]) -> dict[str, in
     return existing
 
 
-def model_metrics_log(*, actor, version: ModelVersion, entries) -> int:
+def model_metrics_log(*, actor, version: ModelVersion, entries, model_has_feeds: bool | None = None,
+                      series: dict[str, int] | None = None) -> int:
     """Validate a whole batch of metric entries and upsert it; returns the number of entries stored.
 
     Either every entry is stored or none (one transaction). Entries repeating
-    (key, step, ts) within the batch: the last wins.
+    (key, step, ts) within the batch: the last wins. What the caller read with
+    the version saves queries here: model_has_feeds=False skips looking for KPIs
+    that follow the model; series maps metric keys to their series. With both
+    covering the batch (a log-metric to a known key), the store's own statement
+    is the only one.
     """
     require(actor, version.model.product_id, Action.TRACK)
     metrics = entries if entries and isinstance(entries[0], MetricIn) else metric_entries_validate(entries)
     by_key: dict[str, list[PointIn]] = {}
     for m in metrics:
         by_key.setdefault(m.key, []).append(PointIn(m.ts, m.value, m.step))
+    if model_has_feeds is False and series and set(by_key) <= series.keys():
+        series_points_upsert_many(batches={series[key]: points for key, points in by_key.items()})
+        return len(metrics)
     with transaction.atomic():
         series = _metric_series_for(version=version, keys=set(by_key))
-        series_points_upsert_many(batches={series[key]: points for key, points in by_key.items()})
-        _queue_feeds(model=version.model, keys=set(by_key), only_if_production=version)
+        if model_has_feeds is not False:  # queued on commit; asked first, so the store's row locks come last
+            _queue_feeds(model=version.model, keys=set(by_key), only_if_production=version)
+        series_points_upsert_many(batches={series[key]: points for key, points in by_key.items()}, savepoint=False)
     return len(metrics)
 
 

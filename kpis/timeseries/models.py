@@ -52,9 +52,10 @@ class Point(models.Model):
 class Rollup(models.Model):
     """Pre-aggregated buckets of a series (hourly and daily), kept at ingest.
 
-    Every upsert recomputes the buckets it touched from the raw points (hourly)
-    and from the hourly rows (daily), so the rows are always what a GROUP BY
-    over the raw points would give: idempotent, whatever order batches arrive in.
+    A row is always what a GROUP BY over the bucket's raw points gives (count,
+    sum, min, max, and the value of its latest point by (ts, step)): new points
+    are merged in as deltas, and a bucket holding an overwritten point is
+    recomputed from its raw points (kpis.timeseries.services).
     Charts over long ranges read these instead of millions of raw points.
     """
 
@@ -70,6 +71,7 @@ class Rollup(models.Model):
     max = models.FloatField()
     last = models.FloatField()
     last_ts = models.DateTimeField()
+    last_step = models.BigIntegerField(default=0, help_text="Step of the latest point (ties on last_ts).")
 
     class Meta:
         constraints = [

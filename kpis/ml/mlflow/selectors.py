@@ -4,7 +4,7 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from kpis.ml.mlflow.models import MlflowRun
 from kpis.ml.models import AIModel, ModelMetric
@@ -49,6 +49,42 @@ def run_get_for_user(*, user, run_id: str) -> MlflowRun | None:
     if not isinstance(run_id, str) or not run_id or len(run_id) > 32:
         return None
     return run_list_for_user(user=user).filter(run_uuid=run_id).first()
+
+
+def run_get_for_write(*, user, run_id: str, metric_key: str | None = None) -> MlflowRun | None:
+    """A run to log into, in one query: with its version, model and product, the
+    user's role on that product (kept in the per-request role cache), whether
+    any KPI follows the model (run.model_has_feeds) and, given a metric key, the
+    series of that key in the run (run.metric_series_id, None while the key is
+    new). None when the user may not see the run's product; the caller's service
+    checks the right to track.
+
+    Log-metric asks this for every metric a training loop logs, so it replaces
+    the visibility subquery and the separate role query of run_get_for_user.
+    """
+    from kpis.ml.models import KpiModelFeed
+    from pmhub.permissions import role_remember, user_can
+    from pmhub.roles import Action
+    from products.models import Membership
+
+    if not isinstance(run_id, str) or not run_id or len(run_id) > 32:
+        return None
+    qs = MlflowRun.objects.select_related("version__model__product").annotate(
+        model_has_feeds=Exists(KpiModelFeed.objects.filter(model_id=OuterRef("version__model_id"))))
+    if metric_key is not None:
+        qs = qs.annotate(metric_series_id=Subquery(ModelMetric.objects.filter(
+            version_id=OuterRef("version_id"), key=metric_key).values("series_id")[:1]))
+    member = getattr(user, "is_authenticated", False) and not user.is_staff
+    if member:
+        qs = qs.annotate(_member_role=Subquery(
+            Membership.objects.filter(user=user, product_id=OuterRef("version__model__product_id")).values("role")[:1]))
+    run = qs.filter(run_uuid=run_id).first()
+    if run is None:
+        return None
+    product = run.version.model.product
+    if member:
+        role_remember(user, product.pk, run._member_role)
+    return run if user_can(user, product, Action.VIEW) else None
 
 
 def run_latest_metrics(*, version_ids) -> dict[int, list[tuple[str, float, object, int]]]:

@@ -295,6 +295,16 @@ def mlflow_run_log_batch(*, actor, run: MlflowRun, metrics: list[MetricLog] = ()
     new_name = tag_map.pop(RUN_NAME_TAG, None)
     note = tag_map.pop(NOTE_TAG, None)
     entries = [{"key": m.key, "value": m.value, "step": m.step, "ts": ms_to_datetime(m.timestamp)} for m in metrics]
+    if not (params or tags or new_name is not None or note is not None):
+        # Metrics only (log-metric, most log-batch calls): no lock on the version or
+        # the run, so writers of one run proceed together; the store serialises
+        # only what must be (see kpis.timeseries.services).
+        if entries:
+            known = getattr(run, "metric_series_id", None)
+            model_metrics_log(actor=actor, version=version, entries=entries,
+                              model_has_feeds=getattr(run, "model_has_feeds", None),
+                              series={entries[0]["key"]: known} if known is not None else None)
+        return run
 
     with transaction.atomic():
         # The version row lock serialises concurrent param merges of this run.

@@ -150,9 +150,13 @@ def _experiment(user, data) -> object:
     return model
 
 
-def _run(user, data):
+def _run(user, data, *, for_write: bool = False, metric_key=None):
     run_id = m.get_str(data, "run_id", required=True, aliases=("run_uuid",))
-    run = sel.run_get_for_user(user=user, run_id=run_id)
+    if for_write:
+        run = sel.run_get_for_write(user=user, run_id=run_id,
+                                    metric_key=metric_key if isinstance(metric_key, str) else None)
+    else:
+        run = sel.run_get_for_user(user=user, run_id=run_id)
     if run is None:
         raise not_found(f"Run '{run_id}' not found.")
     return run
@@ -313,7 +317,7 @@ def _metric_from(data: dict, where: str) -> svc.MetricLog:
 
 @route("runs/log-metric", "POST")
 def log_metric(user, data):
-    run = _run(user, data)
+    run = _run(user, data, for_write=True, metric_key=data.get("key"))
     svc.mlflow_run_log_batch(actor=user, run=run, metrics=[_metric_from(data, "metric")])
     return {}
 
@@ -344,7 +348,7 @@ def delete_tag(user, data):
 
 @route("runs/log-batch", "POST")
 def log_batch(user, data):
-    run = _run(user, data)
+    run = _run(user, data, for_write=True)
     raw_metrics = m.get_list(data, "metrics")
     if len(raw_metrics) > svc.MAX_METRICS_PER_BATCH:  # refuse before parsing a huge body
         raise invalid(f"A log-batch request may carry at most {svc.MAX_METRICS_PER_BATCH} metrics; "
