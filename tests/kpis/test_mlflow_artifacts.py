@@ -51,3 +51,33 @@ def test_every_artifact_call_of_the_client_goes_through_pmhub(gunicorn_server, t
     assert rows["notes.txt"].sha256 == hashlib.sha256(b"hello pmhub\n").hexdigest()
     assert rows["notes.txt"].blob == rows["docs/notes.txt"].blob
     assert rows["plots/curve.png"].size > 1000
+
+
+def test_sklearn_job_autologs_logs_registers_and_loads_by_alias(gunicorn_server, team):
+    from kpis.ml.mlflow.models import LoggedModel, RegisteredVersion, RegistryAlias
+    from kpis.ml.models import ModelVersion, StageTransition
+    from pmhub.models import AuditEvent
+
+    product, ds, _viewer = team
+    _, token = api_token_create(user=ds, name="jobs")
+    out = result(run_client(os.path.join(HERE, "mlflow_model_script.py"), gunicorn_server, token, "search/ranker",
+                            timeout=400))
+    assert out["warnings"] == []
+    assert "C" in out["autolog_params"] or "max_iter" in out["autolog_params"]
+    assert "training_accuracy_score" in out["autolog_metrics"]
+    assert out["pred_runs"] and out["pred_models"] and out["sklearn_back"]
+    assert out["pred_alias"] and out["pred_version"]
+    assert out["registered_version"] == "1" and out["aliases"] == {"champion": "1"} and out["by_alias"] == "1"
+    assert out["rm_tags"] == {"owner": "search-team"}
+    assert out["stage"] == "Production"
+    assert out["search"] == ["search.ranker"] and out["versions"] == ["1"]
+
+    manual = MlflowRun.objects.get(run_uuid=out["manual_run"])
+    assert LoggedModel.objects.get(mlflow_id=out["model_id"]).source_run == manual
+    rv = RegisteredVersion.objects.get(version=manual.version)
+    assert rv.number == 1 and RegistryAlias.objects.get(alias="champion").version == rv
+    version = ModelVersion.objects.get(pk=manual.version_id)
+    assert version.stage == "production"
+    assert StageTransition.objects.filter(version=version, to_stage="production").exists()
+    assert AuditEvent.objects.filter(action="model_version.promoted").exists()
+    assert ArtifactFile.objects.filter(path__startswith=f"models/{out['model_id']}/artifacts/").exists()

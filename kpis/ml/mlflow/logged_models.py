@@ -64,7 +64,8 @@ def logged_model_update(*, actor, logged: LoggedModel, status: str | None = None
     if status is not None and status not in STATUSES:
         raise ValidationError({"status": [f"Choose one of {', '.join(sorted(STATUSES))}."]})
     with transaction.atomic():
-        locked = LoggedModel.objects.select_for_update().select_related("model", "source_run").get(pk=logged.pk)
+        locked = LoggedModel.objects.select_for_update().get(pk=logged.pk)
+        locked.model, locked.source_run = logged.model, logged.source_run
         if status is not None:
             locked.status = status
         if tags:

@@ -1,7 +1,7 @@
 """Mounted at /mlflow/: MLFLOW_TRACKING_URI=http://host:port/mlflow."""
 from django.urls import path, re_path
 
-from kpis.ml.mlflow import logged_models, proxy, views  # noqa: F401 (logged_models registers its routes)
+from kpis.ml.mlflow import logged_models, proxy, registry, views  # noqa: F401 (these register their routes)
 
 app_name = "mlflow"
 

@@ -40,8 +40,6 @@ VIEW_TYPES = {"ACTIVE_ONLY": ("active",), "DELETED_ONLY": ("deleted",), "ALL": (
 
 # Parts of MLflow pmhub does not represent: refused with NOT_IMPLEMENTED and a reason.
 UNSUPPORTED = {
-    "registered-models": "pmhub has no MLflow model registry; promote versions in pmhub instead.",
-    "model-versions": "pmhub has no MLflow model registry; promote versions in pmhub instead.",
     "runs/log-model": "pmhub keeps no MLflow logged models or artifacts.",
     "traces": "pmhub keeps no MLflow traces.",
     "datasets": "pmhub keeps datasets only as run inputs (mlflow.log_input).",
@@ -325,9 +323,8 @@ def _metric_from(data: dict, where: str) -> svc.MetricLog:
     key = data.get("key")
     if not isinstance(key, str):
         raise invalid(f"{where}.key must be a string.")
-    if data.get("model_id") or data.get("dataset_name") or data.get("dataset_digest"):
-        raise invalid("pmhub keeps no link from a metric to a logged model or dataset; log the metric without "
-                      "model_id or dataset (log datasets with mlflow.log_input).")
+    # model_id / dataset_name / dataset_digest (MLflow 3 autolog sends them): the metric is kept on the
+    # run; the link is not (a logged model's metrics are its source run's, see README "MLflow").
     value = m.to_float(data.get("value"), f"{where}.value")
     return svc.MetricLog(key=key, value=value, timestamp=m.get_int(data, "timestamp", required=True),
                          step=m.get_int(data, "step", default=0))
