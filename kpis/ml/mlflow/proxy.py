@@ -106,12 +106,22 @@ def _quote(name: str) -> str:
     return quote(name, safe="")
 
 
+def _mpu_location(user, path: str, data: dict):
+    """The client sends the directory in the URL and its local file's path in the body (MLflow's protocol):
+    the file goes to <directory>/<the local file's name>."""
+    local = data.get("path")
+    if not isinstance(local, str) or not local.strip():
+        raise invalid("Missing value for required parameter 'path'.")
+    name = local.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    return art.locate(user=user, raw_path=f"{path.rstrip('/')}/{name}")
+
+
 @_guarded
 def mpu_create(request, path: str):
     _method(request, "POST")
     user = _authenticate(request)
-    loc = art.locate(user=user, raw_path=path)
     data = _json(request)
+    loc = _mpu_location(user, path, data)
     num_parts = data.get("num_parts", 1)
     if isinstance(num_parts, str) and num_parts.isdigit():
         num_parts = int(num_parts)
@@ -139,8 +149,8 @@ def mpu_part(request, token: str):
 def mpu_complete(request, path: str):
     _method(request, "POST")
     user = _authenticate(request)
-    loc = art.locate(user=user, raw_path=path)
     data = _json(request)
+    loc = _mpu_location(user, path, data)
     parts = data.get("parts")
     if not isinstance(parts, list) or not all(isinstance(p, dict) for p in parts):
         raise invalid("parts must be a list of {part_number, etag}.")
@@ -157,8 +167,8 @@ def mpu_complete(request, path: str):
 def mpu_abort(request, path: str):
     _method(request, "POST")
     user = _authenticate(request)
-    loc = art.locate(user=user, raw_path=path)
     data = _json(request)
+    loc = _mpu_location(user, path, data)
     art.multipart_abort(actor=user, location=loc, upload_id=str(data.get("upload_id") or ""))
     return JsonResponse({})
 

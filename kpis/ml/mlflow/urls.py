@@ -1,7 +1,7 @@
 """Mounted at /mlflow/: MLFLOW_TRACKING_URI=http://host:port/mlflow."""
 from django.urls import path, re_path
 
-from kpis.ml.mlflow import logged_models, proxy, registry, views  # noqa: F401 (these register their routes)
+from kpis.ml.mlflow import logged_models, pages, proxy, registry, views  # noqa: F401 (these register their routes)
 
 app_name = "mlflow"
 
@@ -21,4 +21,10 @@ for _prefix in ("api", "ajax-api"):
         path(f"{_base}mpu/part/<str:token>", proxy.mpu_part, name=f"{_prefix}-mpu-part"),
         path(f"{_base}presigned/<path:path>", proxy.presigned, name=f"{_prefix}-presigned"),
     ]
-urlpatterns.append(re_path(r"^(?P<rest>.*)$", views.elsewhere, name="elsewhere"))
+urlpatterns += [
+    path("", pages.ui, name="ui"),
+    path("runs/<str:run_id>/", pages.run_page, name="run-page"),
+    path("experiments/<str:experiment_id>/", pages.experiment_page, name="experiment-page"),
+    path("registered-models/<str:name>/", pages.registered_model_page, name="registered-model-page"),
+    re_path(r"^(?P<rest>.*)$", views.elsewhere, name="elsewhere"),
+]
