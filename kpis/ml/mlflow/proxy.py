@@ -13,7 +13,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from kpis.ml.mlflow import artifacts as art
 from kpis.ml.mlflow.errors import BAD_REQUEST, MlflowError, from_exception, invalid, unsupported
-from kpis.ml.mlflow.views import _authenticate
+from kpis.ml.mlflow import mapping as m, selectors as sel
+from kpis.ml.mlflow.views import _authenticate, route
 
 UNSUPPORTED_MPU = "Multipart upload is not supported for the current artifact repository"
 
@@ -178,3 +179,20 @@ def presigned(request, path: str):
     _authenticate(request)
     raise unsupported("pmhub serves artifact downloads itself; it hands out no presigned URLs "
                       "(leave MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD unset).")
+
+
+@route("artifacts/list", "GET")
+def tracking_list_artifacts(user, data):
+    """The tracking API's ListArtifacts (runs' artifacts by run id)."""
+    run_id = m.get_str(data, "run_id", required=True, aliases=("run_uuid",))
+    run = sel.run_get_for_user(user=user, run_id=run_id)
+    if run is None:
+        raise MlflowError(f"Run '{run_id}' not found.", "RESOURCE_DOES_NOT_EXIST")
+    sub = art.clean_path(m.get_str(data, "path"), allow_empty=True)
+    root = f"{run.run_uuid}/artifacts"
+    files = [{"path": e.path[len(root) + 1:], "is_dir": e.is_dir, **({} if e.is_dir else {"file_size": e.size})}
+             for e in art.artifact_list(model=run.version.model, path=f"{root}/{sub}" if sub else root)]
+    out = {"root_uri": m.run_info_json(run)["artifact_uri"]}
+    if files:
+        out["files"] = files
+    return out

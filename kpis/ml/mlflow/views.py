@@ -40,7 +40,9 @@ VIEW_TYPES = {"ACTIVE_ONLY": ("active",), "DELETED_ONLY": ("deleted",), "ALL": (
 
 # Parts of MLflow pmhub does not represent: refused with NOT_IMPLEMENTED and a reason.
 UNSUPPORTED = {
-    "runs/log-model": "pmhub keeps no MLflow logged models or artifacts.",
+    "runs/log-model": "MLflow 2's run-level model history is not kept; MLflow 3 clients log models with "
+                      "logged-models (supported).",
+    "runs/log-inputs:models": "pmhub keeps no logged models as run inputs; log datasets with mlflow.log_input.",
     "traces": "pmhub keeps no MLflow traces.",
     "datasets": "pmhub keeps datasets only as run inputs (mlflow.log_input).",
     "experiments/search-datasets": "pmhub keeps datasets only as run inputs (mlflow.log_input).",
@@ -383,7 +385,7 @@ def log_batch(user, data):
 def log_inputs(user, data):
     run = _run(user, data)
     if m.get_list(data, "models"):
-        raise unsupported(UNSUPPORTED["logged-models"])
+        raise unsupported(UNSUPPORTED["runs/log-inputs:models"])
     datasets = m.get_list(data, "datasets")
     if datasets:
         svc.mlflow_run_inputs_log(actor=user, run=run, datasets=datasets)
