@@ -92,6 +92,8 @@ class RequestSizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
+        if request.path.startswith(getattr(settings, "STREAMED_BODY_PATH_PREFIXES", ())):
+            return self.get_response(request)  # the view streams the body and enforces its own limit
         content_type = request.META.get("CONTENT_TYPE", "")
         limit = (
             settings.UPLOAD_MAX_BODY_SIZE

@@ -226,6 +226,37 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = VAR_DIR / "media"
 
+# --- MLflow artifacts (README, "MLflow": storage) ------------------------------------------
+# Files logged through the MLflow artifact proxy. Embedded default: the file system under
+# var/mlflow-artifacts. MLFLOW_ARTIFACTS_S3_BUCKET set: S3 or any S3-compatible object store
+# through django-storages (credentials from the variables below or boto3's usual chain).
+MLFLOW_ARTIFACT_MAX_FILE_SIZE = env.int("MLFLOW_ARTIFACT_MAX_FILE_SIZE", default=5 * 1024**3)
+MLFLOW_ARTIFACT_TMP_DIR = Path(env.str("MLFLOW_ARTIFACT_TMP_DIR", default=str(VAR_DIR / "mlflow-artifacts" / "tmp")))
+if env.str("MLFLOW_ARTIFACTS_S3_BUCKET", default=""):
+    STORAGES["mlflow_artifacts"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("MLFLOW_ARTIFACTS_S3_BUCKET"),
+            "location": env.str("MLFLOW_ARTIFACTS_S3_PREFIX", default="mlflow-artifacts"),
+            "endpoint_url": env.str("MLFLOW_ARTIFACTS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("MLFLOW_ARTIFACTS_S3_REGION", default="") or None,
+            "access_key": env.str("MLFLOW_ARTIFACTS_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("MLFLOW_ARTIFACTS_S3_SECRET_ACCESS_KEY", default="") or None,
+            "file_overwrite": True,
+            "default_acl": None,
+            "querystring_auth": True,
+        },
+    }
+else:
+    STORAGES["mlflow_artifacts"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env.str("MLFLOW_ARTIFACTS_DIR", default=str(VAR_DIR / "mlflow-artifacts" / "store")),
+                    "base_url": None},
+    }
+# Request paths whose views enforce their own body limit while streaming (the artifact
+# proxy: MLFLOW_ARTIFACT_MAX_FILE_SIZE per file), exempt from DATA_UPLOAD_MAX_MEMORY_SIZE.
+STREAMED_BODY_PATH_PREFIXES = ("/mlflow/api/2.0/mlflow-artifacts/", "/mlflow/ajax-api/2.0/mlflow-artifacts/")
+
 # --- e-mail ---------------------------------------------------------------------------
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))

@@ -73,6 +73,9 @@ def product_delete(*, actor, product: Product) -> None:
         from kpis.services.kpis import product_kpi_data_delete  # kpis builds on products: imported late
 
         product_kpi_data_delete(product=product)
+        from kpis.ml.mlflow.artifacts import artifacts_purge_on_commit  # MLflow artifact files (storage)
+
+        artifacts_purge_on_commit(product_id=product.pk)
         product.delete()
 
 

@@ -107,6 +107,9 @@ def aimodel_delete(*, actor, model: AIModel) -> None:
         series_ids = list(ModelMetric.objects.filter(version__model=model).values_list("series_id", flat=True))
         audit_record(actor=actor, action="aimodel.deleted", product=model.product_id, target=model,
                      data={"name": model.name})
+        from kpis.ml.mlflow.artifacts import artifacts_purge_on_commit  # the files go with the model
+
+        artifacts_purge_on_commit(model_ids=[model.pk])
         model.delete()
         series_delete(series_ids=series_ids)
 

@@ -18,11 +18,14 @@ from .kpis import KPI, KPIStatus, Objective
 from .alerts import Alert, AlertDelivery, AlertWebhook
 from .imports import ImportJob
 
-from kpis.ml.mlflow.models import MlflowRun  # noqa: E402
+from kpis.ml.mlflow.models import (  # noqa: E402
+    ArtifactFile, ArtifactUpload, LoggedModel, MlflowRun, RegisteredModelTag, RegisteredVersion, RegistryAlias,
+)
 from kpis.ml.models import AIModel, KpiModelFeed, ModelMetric, ModelVersion, StageTransition  # noqa: E402
 from kpis.sources.models import MetricSource, PullRun  # noqa: E402
 
 __all__ = [
+    "ArtifactFile", "ArtifactUpload", "LoggedModel", "RegisteredModelTag", "RegisteredVersion", "RegistryAlias",
     "KPI", "Alert", "AlertDelivery", "AlertWebhook", "ImportJob", "KPIStatus", "Objective",
     # registered here, owned by their features:
     "Point", "Rollup", "Series", "AIModel", "KpiModelFeed", "ModelMetric", "ModelVersion", "StageTransition",

@@ -240,16 +240,16 @@ def test_no_anonymous_access_and_basic_auth(data_scientist, run_id):
 
 def test_what_pmhub_cannot_represent_is_refused(ds, run_id):
     status, body = ds.post("registered-models/create", {"name": "x"})
-    assert (status, body["error_code"]) == (501, "NOT_IMPLEMENTED")
-    status, body = ds.get("artifacts/list", {"run_id": run_id})
-    assert (status, body["error_code"]) == (501, "NOT_IMPLEMENTED")
+    assert (status, body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")  # not <product-slug>.<model-name>
     status, body = ds.post("runs/log-inputs", {"run_id": run_id, "models": [{"model_id": "m-1"}]})
     assert (status, body["error_code"]) == (501, "NOT_IMPLEMENTED")
-    status, body = ds.post("runs/log-metric", {"run_id": run_id, "key": "x", "value": 1, "timestamp": now_ms(),
-                                               "dataset_name": "d", "dataset_digest": "abc"})
-    assert (status, body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    resp = ds.client.delete(API + "model-versions/delete", data=json.dumps({"name": "x.y", "version": "1"}),
+                            content_type="application/json", **ds.headers)
+    assert resp.json()["error_code"] in ("RESOURCE_DOES_NOT_EXIST", "NOT_IMPLEMENTED")
+    status, body = ds.get("artifacts/list", {"run_id": run_id})
+    assert (status, body) == (200, {"root_uri": body["root_uri"]}) and body["root_uri"].startswith("mlflow-artifacts:/")
     resp = ds.client.put("/mlflow/api/2.0/mlflow-artifacts/artifacts/1/x/model.pkl", data=b"x", **ds.headers)
-    assert (resp.status_code, resp.json()["error_code"]) == (501, "NOT_IMPLEMENTED")
+    assert resp.json()["error_code"] in ("RESOURCE_DOES_NOT_EXIST",)
     status, body = ds.post("v1/traces", prefix="/mlflow/")
     assert (status, body["error_code"]) == (501, "NOT_IMPLEMENTED")
     status, body = ds.post("no-such-thing")

@@ -137,8 +137,8 @@ def test_official_client_gets_mlflow_errors_for_refusals(gunicorn_server, team):
     assert out["read"] == "ok"
     assert out["create_experiment"] == "PERMISSION_DENIED"
     assert out["log"] == "PERMISSION_DENIED", out["log_msg"]
-    assert out["registry"] == "NOT_IMPLEMENTED"
-    assert "pmhub stores no artifacts" in out["artifact_msg"]
+    assert out["registry"] == "INVALID_PARAMETER_VALUE"  # "m" is not <product-slug>.<model-name>
+    assert out["artifact"] == "ok"  # viewers read artifacts
 
     basic = run_client(REFUSALS, gunicorn_server, "", run_id, MLFLOW_TRACKING_USERNAME="anyone",
                        MLFLOW_TRACKING_PASSWORD=viewer_token)

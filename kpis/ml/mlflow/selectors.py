@@ -145,3 +145,31 @@ def run_list_for_model(*, model, limit: int = 50) -> list[MlflowRun]:
     """The model's MLflow runs, newest first (the caller has checked the model is visible)."""
     return list(MlflowRun.objects.filter(version__model=model).select_related("version")
                 .order_by("-start_time")[:limit])
+
+
+def registered_numbers(*, model) -> dict[int, int]:
+    """version id -> its MLflow registry number, for the model's registered versions."""
+    from kpis.ml.mlflow.models import RegisteredVersion
+
+    return dict(RegisteredVersion.objects.filter(model=model).values_list("version_id", "number"))
+
+
+def artifact_summary_for_runs(*, runs) -> dict[str, tuple[int, int]]:
+    """run id -> (files, bytes) of the run's artifacts and of the models it logged."""
+    from django.db.models import Count, Sum
+
+    from kpis.ml.mlflow.models import ArtifactFile, LoggedModel
+
+    out = {}
+    if not runs:
+        return out
+    model_id = runs[0].version.model_id
+    logged = dict(LoggedModel.objects.filter(source_run__in=runs).values_list("mlflow_id", "source_run__run_uuid"))
+    rows = (ArtifactFile.objects.filter(model_id=model_id).values_list("path", "size"))
+    for path, size in rows.iterator(chunk_size=5000):
+        head, _, rest = path.partition("/")
+        run_uuid = logged.get(rest.partition("/")[0]) if head == "models" else head
+        if run_uuid:
+            files, total = out.get(run_uuid, (0, 0))
+            out[run_uuid] = (files + 1, total + size)
+    return out

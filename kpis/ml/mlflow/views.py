@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -39,12 +40,9 @@ VIEW_TYPES = {"ACTIVE_ONLY": ("active",), "DELETED_ONLY": ("deleted",), "ALL": (
 
 # Parts of MLflow pmhub does not represent: refused with NOT_IMPLEMENTED and a reason.
 UNSUPPORTED = {
-    "registered-models": "pmhub has no MLflow model registry; promote versions in pmhub instead.",
-    "model-versions": "pmhub has no MLflow model registry; promote versions in pmhub instead.",
-    "artifacts": "pmhub stores no artifacts (files, models, figures); keep them in your own storage.",
-    "logged-models": "pmhub keeps no MLflow logged models or artifacts.",
-    "runs/log-model": "pmhub keeps no MLflow logged models or artifacts.",
-    "runs/outputs": "pmhub keeps no MLflow logged models or artifacts.",
+    "runs/log-model": "MLflow 2's run-level model history is not kept; MLflow 3 clients log models with "
+                      "logged-models (supported).",
+    "runs/log-inputs:models": "pmhub keeps no logged models as run inputs; log datasets with mlflow.log_input.",
     "traces": "pmhub keeps no MLflow traces.",
     "datasets": "pmhub keeps datasets only as run inputs (mlflow.log_input).",
     "experiments/search-datasets": "pmhub keeps datasets only as run inputs (mlflow.log_input).",
@@ -54,6 +52,7 @@ UNSUPPORTED = {
 }
 
 ROUTES = {}
+PATTERN_ROUTES = []  # (compiled regex, methods, handler(user, data, method, **groups))
 
 
 def route(path: str, *methods: str):
@@ -61,6 +60,22 @@ def route(path: str, *methods: str):
         ROUTES[path] = (set(methods), fn)
         return fn
     return register
+
+
+def pattern_route(pattern: str, *methods: str):
+    """An endpoint with ids in its path (MLflow 3's logged-models/{model_id}/...)."""
+    def register(fn):
+        PATTERN_ROUTES.append((re.compile(f"^{pattern}$"), set(methods), fn))
+        return fn
+    return register
+
+
+def _match_pattern(endpoint: str):
+    for regex, methods, fn in PATTERN_ROUTES:
+        found = regex.match(endpoint)
+        if found:
+            return methods, fn, found.groupdict()
+    return None
 
 
 # --- plumbing -----------------------------------------------------------------------------
@@ -109,6 +124,11 @@ def dispatch(request, endpoint: str):
     try:
         user = _authenticate(request)
         endpoint = endpoint.strip("/")
+        if endpoint not in ROUTES and (matched := _match_pattern(endpoint)):
+            methods, handler, groups = matched
+            if request.method not in methods:
+                raise MlflowError(f"Use {' or '.join(sorted(methods))} for {endpoint}.", BAD_REQUEST, status=405)
+            return JsonResponse(handler(user, _request_data(request), request.method, **groups))
         if endpoint not in ROUTES:
             for prefix, reason in UNSUPPORTED.items():
                 if endpoint == prefix or endpoint.startswith(prefix + "/"):
@@ -131,7 +151,8 @@ def elsewhere(request, rest: str = ""):
     try:
         _authenticate(request)
         if rest.startswith(("api/2.0/mlflow-artifacts", "ajax-api/2.0/mlflow-artifacts")):
-            raise unsupported(UNSUPPORTED["artifacts"])
+            raise MlflowError(f"No artifact endpoint '/{rest}'; pmhub serves mlflow-artifacts/artifacts, "
+                              "mlflow-artifacts/mpu/{create,complete,abort}.", ENDPOINT_NOT_FOUND)
         if rest.startswith(("v1/traces", "api/3.0/mlflow/traces", "ajax-api/3.0/mlflow/traces")):
             raise unsupported(UNSUPPORTED["traces"])
         raise MlflowError(f"No MLflow endpoint '/{rest}' in pmhub; pmhub speaks the tracking API under "
@@ -173,7 +194,8 @@ def _run_json(run) -> dict:
 def experiment_create(user, data):
     name = m.get_str(data, "name", required=True)
     if m.get_str(data, "artifact_location"):
-        raise invalid("pmhub stores no artifacts; create the experiment without artifact_location.")
+        raise invalid("pmhub keeps an experiment's artifacts itself (mlflow-artifacts:/<experiment id>); "
+                      "create the experiment without artifact_location.")
     tags = dict(m.key_values(m.get_list(data, "tags"), "tags"))
     model = svc.mlflow_experiment_create(actor=user, name=name, tags=tags)
     return {"experiment_id": str(model.pk)}
@@ -307,9 +329,8 @@ def _metric_from(data: dict, where: str) -> svc.MetricLog:
     key = data.get("key")
     if not isinstance(key, str):
         raise invalid(f"{where}.key must be a string.")
-    if data.get("model_id") or data.get("dataset_name") or data.get("dataset_digest"):
-        raise invalid("pmhub keeps no link from a metric to a logged model or dataset; log the metric without "
-                      "model_id or dataset (log datasets with mlflow.log_input).")
+    # model_id / dataset_name / dataset_digest (MLflow 3 autolog sends them): the metric is kept on the
+    # run; the link is not (a logged model's metrics are its source run's, see README "MLflow").
     value = m.to_float(data.get("value"), f"{where}.value")
     return svc.MetricLog(key=key, value=value, timestamp=m.get_int(data, "timestamp", required=True),
                          step=m.get_int(data, "step", default=0))
@@ -368,7 +389,7 @@ def log_batch(user, data):
 def log_inputs(user, data):
     run = _run(user, data)
     if m.get_list(data, "models"):
-        raise unsupported(UNSUPPORTED["logged-models"])
+        raise unsupported(UNSUPPORTED["runs/log-inputs:models"])
     datasets = m.get_list(data, "datasets")
     if datasets:
         svc.mlflow_run_inputs_log(actor=user, run=run, datasets=datasets)
