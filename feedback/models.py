@@ -222,4 +222,7 @@ class ShipNotification(models.Model):
 
 
 # Feature packages of this app keep their models in their own module; Django registers them here.
-from feedback.themes.models import Theme, ThemeAssignment, ThemeLink, ThemeState  # noqa: E402,F401
+from feedback.themes.models import Theme, ThemeAssignment, ThemeLink, ThemeState  # noqa: E402
+
+__all__ = ["Channel", "Segment", "Sentiment", "Tag", "Feedback", "FeedbackLink", "FeedbackPortal", "ImportJob",
+           "ShipNotification", "Theme", "ThemeAssignment", "ThemeLink", "ThemeState"]

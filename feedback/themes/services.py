@@ -28,14 +28,10 @@ from pmhub.roles import Action
 from ..models import Feedback, FeedbackLink
 from . import grouping
 from .models import Theme, ThemeAssignment, ThemeLink, ThemeState
-from .representation import load_representation, new_representation, pack, unpack
+from .selectors import forget_space, state_space
+from .representation import new_representation, pack
 
 LABEL_MAX = 120
-
-# Fitted representations and centres by (product, version): a worker assigns many pieces
-# between two grouping runs without reading the arrays from the database each time.
-_cache: dict[int, tuple[int, object, np.ndarray, list[int]]] = {}
-
 
 def _vec(raw) -> np.ndarray:
     return np.frombuffer(bytes(raw), dtype=np.float32)
@@ -272,21 +268,10 @@ def _refresh_centres(product) -> None:
                                                         state_version=state.version).values_list("theme_id", "vector"):
         members[theme_id].append(_vec(raw))
     _store_centres(state, {t: grouping.unit(np.mean(v, axis=0, keepdims=True))[0] for t, v in members.items()})
-    _cache.pop(product.pk, None)
+    forget_space(product.pk)
 
 
 # --- new feedback on arrival ----------------------------------------------------------------------
-
-def _loaded(state: ThemeState):
-    cached = _cache.get(state.product_id)
-    if cached and cached[0] == state.version and cached[3] == list(state.centroid_theme_ids):
-        return cached[1], cached[2]
-    rep = load_representation(state.backend, unpack(state.representation))
-    ids = list(state.centroid_theme_ids)
-    C = np.frombuffer(bytes(state.centroids), np.float32).reshape(len(ids), -1) if ids else np.zeros((0, 1), np.float32)
-    _cache[state.product_id] = (state.version, rep, C, ids)
-    return rep, C
-
 
 def themes_assign(*, feedback_ids: list[int]) -> int:
     """Put each new piece in the closest theme of its product, or in none when nothing is
@@ -299,9 +284,8 @@ def themes_assign(*, feedback_ids: list[int]) -> int:
         state = ThemeState.objects.filter(product=product).first()
         if state is None or state.version == 0:
             continue  # never grouped: the first grouping run takes them
-        rep, C = _loaded(state)
+        rep, C, theme_ids = state_space(state)
         V = rep.transform([fb.text for fb in pieces])
-        theme_ids = list(state.centroid_theme_ids)
         touched = set()
         with transaction.atomic():
             pinned = set(ThemeAssignment.objects.filter(feedback__in=pieces, pinned=True)
