@@ -122,13 +122,20 @@ def keywords(texts: list[str], labels: np.ndarray, k: int, top: int = 5) -> list
     """The words that set each theme apart (class-based TF-IDF): for each label, the terms
     whose mean TF-IDF weight in the theme most exceeds their mean over all feedback.
     A unigram already inside a chosen bigram is skipped."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
     if k == 0 or not texts:
         return []
-    vec = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode",
-                          min_df=2 if len(texts) >= 40 else 1, max_features=30000, dtype=np.float32,
-                          token_pattern=r"(?u)\b[^\W\d_][^\W_]{2,}\b")
+    # Bigrams of words that stand side by side in the text ("sign-on with Okta" gives "sign",
+    # "okta", never "sign okta"): n-grams over all words, then those with a stop word dropped.
+    words = TfidfVectorizer(ngram_range=(1, 2), strip_accents="unicode", lowercase=True,
+                            token_pattern=r"(?u)\b[^\W\d_][^\W_]{1,}\b").build_analyzer()
+
+    def analyzer(doc):
+        return [t for t in words(doc) if not any(w in ENGLISH_STOP_WORDS for w in t.split())]
+
+    vec = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=2 if len(texts) >= 40 else 1,
+                          max_features=30000, dtype=np.float32)
     try:
         M = vec.fit_transform(texts)
     except ValueError:

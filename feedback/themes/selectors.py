@@ -20,7 +20,8 @@ _space_cache: dict[int, tuple] = {}
 
 
 def state_for(*, product) -> ThemeState | None:
-    return ThemeState.objects.filter(product=product).first()
+    """The product's grouping state; its fitted representation (megabytes) loads only when read."""
+    return ThemeState.objects.defer("representation").filter(product=product).first()
 
 
 def state_space(state: ThemeState):

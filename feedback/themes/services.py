@@ -281,31 +281,48 @@ def themes_assign(*, feedback_ids: list[int]) -> int:
         by_product[fb.product].append(fb)
     assigned = 0
     for product, pieces in by_product.items():
-        state = ThemeState.objects.filter(product=product).first()
+        # The fitted representation (megabytes) is read only when this process has not cached it.
+        state = ThemeState.objects.defer("representation").filter(product=product).first()
         if state is None or state.version == 0:
             continue  # never grouped: the first grouping run takes them
         rep, C, theme_ids = state_space(state)
         V = rep.transform([fb.text for fb in pieces])
-        touched = set()
+        linked = set(ThemeLink.objects.filter(theme__product=product).values_list("theme_id", flat=True))
         with transaction.atomic():
-            pinned = set(ThemeAssignment.objects.filter(feedback__in=pieces, pinned=True)
-                         .values_list("feedback_id", flat=True))
+            before = {fid: (tid, pinned) for fid, tid, pinned in ThemeAssignment.objects.filter(
+                feedback__in=pieces).values_list("feedback_id", "theme_id", "pinned")}
             for fb, v in zip(pieces, V):
-                if fb.pk in pinned:
+                old_theme, pinned = before.get(fb.pk, (None, False))
+                if pinned:
                     continue
                 j, sim = grouping.assign(v, C, rep.assign_threshold)
                 theme_id = theme_ids[j] if j >= 0 else None
                 dup = _duplicate_of(product, theme_id, fb.pk, v, rep.duplicate_threshold, state.version)
-                old_theme = ThemeAssignment.objects.filter(feedback=fb).values_list("theme_id", flat=True).first()
-                ThemeAssignment.objects.update_or_create(feedback=fb, defaults={
-                    "product": product, "theme_id": theme_id, "similarity": sim, "pinned": False,
-                    "vector": v.astype(np.float32).tobytes(), "state_version": state.version,
-                    "likely_duplicate_of_id": dup[0], "duplicate_similarity": dup[1],
-                })
-                touched.update(t for t in (theme_id, old_theme) if t)
+                fields = {"product": product, "theme_id": theme_id, "similarity": sim, "pinned": False,
+                          "vector": v.astype(np.float32).tobytes(), "state_version": state.version,
+                          "likely_duplicate_of_id": dup[0], "duplicate_similarity": dup[1]}
+                if fb.pk in before:
+                    ThemeAssignment.objects.filter(feedback=fb).update(**fields, assigned_at=timezone.now())
+                else:
+                    ThemeAssignment.objects.create(feedback=fb, **fields)
+                if theme_id != old_theme or theme_id in linked:
+                    _sync_piece(fb.pk, theme_id)
                 assigned += 1
-            _sync_links(touched)
     return assigned
+
+
+def _sync_piece(feedback_id: int, theme_id: int | None) -> None:
+    """One piece's theme-made FeedbackLinks after it joined theme_id (or none)."""
+    stale = FeedbackLink.objects.filter(feedback_id=feedback_id, via_theme__isnull=False)
+    if theme_id is not None:
+        stale = stale.exclude(via_theme_id=theme_id)
+    stale.delete()
+    if theme_id is not None:
+        FeedbackLink.objects.bulk_create([
+            FeedbackLink(feedback_id=feedback_id, roadmap_item_id=link.roadmap_item_id, importance=link.importance,
+                         via_theme_id=theme_id, created_by_id=link.created_by_id)
+            for link in ThemeLink.objects.filter(theme_id=theme_id)
+        ], ignore_conflicts=True)
 
 
 def _duplicate_of(product, theme_id, feedback_id, v, threshold, version) -> tuple[int | None, float | None]:
