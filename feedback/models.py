@@ -117,6 +117,10 @@ class FeedbackLink(models.Model):
     feedback = models.ForeignKey(Feedback, on_delete=models.CASCADE, related_name="links")
     roadmap_item = models.ForeignKey(RoadmapItem, on_delete=models.CASCADE, related_name="feedback_links")
     importance = models.PositiveSmallIntegerField(default=1)
+    # Set when the link exists because the feedback's theme is linked to the item
+    # (feedback/themes): it follows the theme's membership and goes with the theme's link.
+    via_theme = models.ForeignKey("feedback.Theme", null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="feedback_links")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -215,3 +219,10 @@ class ShipNotification(models.Model):
 
     def __str__(self):
         return f"{self.email} about {self.roadmap_item_id}"
+
+
+# Feature packages of this app keep their models in their own module; Django registers them here.
+from feedback.themes.models import Theme, ThemeAssignment, ThemeLink, ThemeState  # noqa: E402
+
+__all__ = ["Channel", "Segment", "Sentiment", "Tag", "Feedback", "FeedbackLink", "FeedbackPortal", "ImportJob",
+           "ShipNotification", "Theme", "ThemeAssignment", "ThemeLink", "ThemeState"]

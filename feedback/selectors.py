@@ -52,6 +52,8 @@ class InboxFilters:
     tag: str = ""
     q: str = ""
     item: str = ""
+    meaning: str = ""
+    theme: str = ""
 
     @classmethod
     def from_params(cls, params) -> "InboxFilters":
@@ -67,6 +69,8 @@ class InboxFilters:
             tag=(params.get("tag") or "").strip().lower()[:40],
             q=(params.get("q") or "").strip()[:200],
             item=(params.get("item") or "").strip() if (params.get("item") or "").strip().isdigit() else "",
+            meaning=(params.get("m") or "").strip()[:200],
+            theme=(params.get("theme") or "").strip() if (params.get("theme") or "").strip().isdigit() else "",
         )
 
     @property
@@ -90,11 +94,24 @@ def feedback_inbox(*, product, filters: InboxFilters) -> QuerySet[Feedback]:
             feedback_id=OuterRef("pk"), tag__name=filters.tag)))
     if filters.item:
         qs = qs.filter(Exists(FeedbackLink.objects.filter(feedback_id=OuterRef("pk"), roadmap_item_id=filters.item)))
+    if filters.theme:
+        qs = qs.filter(theme_assignment__theme_id=filters.theme)
     qs = text_search(qs, filters.q)
+    order = ["-received_at", "-id"]
+    if filters.meaning:
+        # Search by meaning (feedback/themes): the closest pieces first.
+        from django.db.models import Case, When
+
+        from .themes.selectors import semantic_search
+
+        ranked = [pk for pk, _ in semantic_search(product=product, query=filters.meaning)]
+        qs = qs.filter(pk__in=ranked).annotate(
+            _rank=Case(*[When(pk=pk, then=Value(i)) for i, pk in enumerate(ranked)], output_field=IntegerField()))
+        order = ["_rank", *order]
     return (qs.select_related("duplicate_of")
             .prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")),
                               Prefetch("links", queryset=FeedbackLink.objects.select_related("roadmap_item")))
-            .order_by("-received_at", "-id"))
+            .order_by(*order))
 
 
 def feedback_get(*, product, pk) -> Feedback:

@@ -61,6 +61,9 @@ def _store(*, product, rows: list[dict], actor=None, import_job=None) -> list[Fe
         [through(feedback_id=fb.pk, tag_id=tags[name].pk) for fb, row in zip(created, rows) for name in row.get("tags", [])],
         batch_size=1000,
     )
+    # Each new piece joins the closest existing theme (feedback/themes), without regrouping.
+    if created:
+        delay_on_commit("feedback.themes.tasks.themes_assign", [fb.pk for fb in created])
     return created
 
 
@@ -165,6 +168,8 @@ def feedback_update(*, actor, feedback: Feedback, **data) -> Feedback:
         feedback.save()
         if tags is not None:
             _set_tags(feedback, tags)
+        if "text" in clean:
+            delay_on_commit("feedback.themes.tasks.themes_assign", [feedback.pk])
     return feedback
 
 

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("<slug:slug>/public-link/", views.portal, name="portal"),
     path("<slug:slug>/import/", views.import_start, name="import"),
     path("<slug:slug>/import/<int:pk>/", views.import_job, name="import-job"),
+    path("<slug:slug>/themes/", include("feedback.themes.urls")),
     path("<slug:slug>/dashboard/", views.dashboard, name="dashboard"),
     path("<slug:slug>/most-requested/", views.most_requested, name="most-requested"),
     path("<slug:slug>/roadmap/<int:item_pk>/reach/", views.reach, name="reach"),

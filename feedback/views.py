@@ -70,8 +70,15 @@ def inbox(request, slug):
     linked_item = next((i for i in items if str(i.pk) == filters.item), None) if filters.item else None
     if filters.item and linked_item is None:
         linked_item = RoadmapItem.objects.filter(product=product, pk=filters.item).first()
+    from .themes.selectors import inbox_hints, state_for
+
+    hints = inbox_hints(product=product, feedback_ids=[fb.pk for fb in page])
+    for fb in page:
+        fb.hint = hints.get(fb.pk)
+    theme_state = state_for(product=product)
     return render(request, "feedback/inbox.html", {
         "product": product, "page": page, "filters": filters,
+        "meaning_ready": bool(theme_state and theme_state.version),
         "query": params.urlencode(), "status_query": status_params.urlencode(),
         "status_tabs": [("", "All", sum(counts.values()))] + [
             (value, label, counts.get(value, 0)) for value, label in Feedback.Status.choices],

@@ -30,7 +30,7 @@ app.conf.CELERY_DB_REUSE_MAX = 10**9
 # A task's name is fixed in its decorator (it is what queued messages and the
 # outbox store), so moving a module never renames a task.
 app.autodiscover_tasks()
-app.autodiscover_tasks(["kpis.ml", "kpis.sources", "products.sprints"])
+app.autodiscover_tasks(["kpis.ml", "kpis.sources", "products.sprints", "feedback.themes"])
 
 # Each entry's `expires` is no longer than its interval, so a backlog of
 # stale ticks never piles up behind a stopped worker.
@@ -55,6 +55,12 @@ BEAT_SCHEDULE = {
         "task": "products.tasks.sprint_snapshots_record",
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
+    },
+    # Feedback themes: regroup products that are due (feedback/themes/tasks.py).
+    "feedback-themes-regroup-due": {
+        "task": "feedback.themes.tasks.themes_regroup_due",
+        "schedule": float(os.environ.get("FEEDBACK_THEMES_CHECK_INTERVAL", "3600")),
+        "options": {"expires": float(os.environ.get("FEEDBACK_THEMES_CHECK_INTERVAL", "3600"))},
     },
     # Tasks kept in the database while Redis was down (pmhub/outbox.py).
     "outbox-flush": {

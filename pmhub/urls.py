@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from feedback import api as feedback_api
+from feedback.themes import api as themes_api
 from kpis import api as kpis_api
 from kpis.ml import api as ml_api
 from kpis.sources import api as sources_api
@@ -21,6 +22,7 @@ roadmap_api.register(router)
 sprints_api.register(router)
 ml_api.register(router)
 feedback_api.register(router)
+themes_api.register(router)
 kpis_api.register(router)
 sources_api.register(router)
 
