@@ -13,6 +13,8 @@ class KPIForm(forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
         help_texts = {
             "key": "Letters, digits and dashes; left empty, it is made from the name. Scripts use it in the API.",
+            "target": "The KPI is on track only when it meets this (at or above it when higher is better, "
+                      "at or below it when lower is).",
             "warning_threshold": "Past this the KPI is at risk (below it when higher is better, above it when lower is).",
             "critical_threshold": "Past this the KPI is off track and a critical alert opens.",
         }
