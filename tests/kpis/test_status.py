@@ -10,7 +10,7 @@ from kpis.selectors.status import progress_for, status_for
     ("higher", 9, "at_risk"),
     ("higher", 4, "off_track"),
     ("lower", 4, "on_track"),
-    ("lower", 15, "on_track"),
+    ("lower", 7, "at_risk"),  # inside the thresholds but above the target
     ("lower", 11, "at_risk"),
     ("lower", 30, "off_track"),
 ])
