@@ -219,6 +219,20 @@ def objectives_with_progress(*, product, cards: list[KPICard]) -> list[Objective
             for o in Objective.objects.filter(product=product)]
 
 
+NEEDS_ATTENTION = ("off_track", "at_risk")
+
+
+def kpi_overview_cards(*, user, product) -> list[KPICard]:
+    """What the product overview shows: the headline KPIs, then every other KPI that is
+    off track or at risk (worst first), whatever its headline flag. Four queries."""
+    cards = kpi_cards(kpi_list_for_user(user=user, product=product))
+    headline = [c for c in cards if c.kpi.headline]
+    rank = {"off_track": 0, "at_risk": 1}
+    others = sorted((c for c in cards if not c.kpi.headline and c.status in NEEDS_ATTENTION),
+                    key=lambda c: (rank[c.status], c.kpi.name.lower()))
+    return headline + others
+
+
 # --- dashboards ------------------------------------------------------------------------------
 
 @dataclass
@@ -396,6 +410,20 @@ def alert_list_for_user(*, user, product=None, state: str | None = None) -> Quer
     return qs.select_related("kpi", "product").prefetch_related(
         Prefetch("deliveries", queryset=Alert.deliveries.rel.related_model.objects.order_by("id"))
     ).order_by("-opened_at", "-id")
+
+
+def open_alerts_for_products(*, product_ids, limit_per_product: int = 20) -> dict[int, list[Alert]]:
+    """{product id: open alerts, critical first then newest}; the caller passes ids the user
+    may see. One query."""
+    out: dict[int, list[Alert]] = {}
+    rows = (Alert.objects.filter(product_id__in=list(product_ids), state=Alert.State.OPEN)
+            .select_related("kpi", "product")
+            .order_by("product_id", "severity", "-opened_at", "-id"))  # "critical" < "warning"
+    for alert in rows:
+        bucket = out.setdefault(alert.product_id, [])
+        if len(bucket) < limit_per_product:
+            bucket.append(alert)
+    return out
 
 
 def kpis_for_roadmap_item(*, item) -> list[tuple[KPICard, Marker | None]]:
