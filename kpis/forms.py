@@ -1,5 +1,6 @@
 from django import forms
 
+from pmhub import limits
 from products.roadmap.models import RoadmapItem
 
 from kpis.models import KPI, Objective
@@ -21,6 +22,8 @@ class KPIForm(forms.ModelForm):
 
     def __init__(self, *args, product, **kwargs):
         super().__init__(*args, **kwargs)
+        limits.say_length_limits(self)
+        limits.bounded_form_fields(self, values=("target", "warning_threshold", "critical_threshold"))
         self.fields["key"].required = False
         self.fields["objective"].queryset = Objective.objects.filter(product=product)
         self.fields["roadmap_items"].queryset = RoadmapItem.objects.filter(product=product).order_by("title")
@@ -40,6 +43,11 @@ class ObjectiveForm(forms.ModelForm):
             "start_date": forms.DateInput(attrs={"type": "date"}),
             "end_date": forms.DateInput(attrs={"type": "date"}),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limits.say_length_limits(self)
+        limits.bounded_form_fields(self, dates=("start_date", "end_date"))
 
 
 class ImportForm(forms.Form):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timedelta, timezone as dt_timezone
 
 from django.db import connection
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
@@ -240,6 +240,7 @@ class TimeRange:
     key: str  # "24h" … "1y" or "custom"
     start: datetime
     end: datetime
+    error: str = ""  # why the custom range asked for was not used (shown beside the picker)
 
     @property
     def title(self) -> str:
@@ -254,29 +255,50 @@ class TimeRange:
 
 
 def time_range_from(params, *, now: datetime | None = None, default: str = "30d") -> TimeRange:
-    """?range=24h|7d|30d|90d|1y, or ?from=YYYY-MM-DD&to=YYYY-MM-DD (custom, whole days, to inclusive)."""
+    """?range=24h|7d|30d|90d|1y, or ?from=YYYY-MM-DD&to=YYYY-MM-DD (custom, whole days, to inclusive).
+
+    A custom range that cannot be used (not a date, outside the dates pmhub accepts,
+    To before From, only one end given) falls back to the preset range with `error`
+    saying why, so the page tells the user instead of silently showing 30 days.
+    """
     now = now or timezone.now()
     start_raw, end_raw = (params.get("from") or "").strip(), (params.get("to") or "").strip()
-    if start_raw and end_raw:
-        try:
-            start = _parse_day_or_ts(start_raw)
-            end = _parse_day_or_ts(end_raw, end_of_day=True)
-        except ValueError:
-            start = end = None
-        if start and end and start < end:
+    error = ""
+    if start_raw or end_raw:
+        start, end, error = _custom_range(start_raw, end_raw)
+        if not error:
             return TimeRange(key="custom", start=start, end=end)
     key = params.get("range") or default
     if key not in RANGES:
         key = default
     # Minute-aligned so two renders within a minute share their buckets.
     end = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
-    return TimeRange(key=key, start=end - timedelta(seconds=RANGES[key][1]), end=end)
+    return TimeRange(key=key, start=end - timedelta(seconds=RANGES[key][1]), end=end, error=error)
+
+
+def _custom_range(start_raw: str, end_raw: str) -> tuple[datetime | None, datetime | None, str]:
+    from pmhub import limits
+
+    if not start_raw or not end_raw:
+        return None, None, "Give both From and To for a custom range."
+    try:
+        start = _parse_day_or_ts(start_raw)
+        end = _parse_day_or_ts(end_raw, end_of_day=True)
+    except (ValueError, OverflowError):
+        return None, None, f"Custom range: {limits.date_message()}"
+    if limits.date_error(start) or limits.date_error(end - timedelta(microseconds=1)):
+        return None, None, f"Custom range: {limits.date_message()}"
+    if end <= start:
+        return None, None, "Custom range: To comes before From. Pick a To date on or after the From date."
+    return start, end, ""
 
 
 def _parse_day_or_ts(raw: str, *, end_of_day: bool = False) -> datetime:
     value = datetime.fromisoformat(raw)
     if len(raw) == 10:  # a date: the whole day
         value = value.replace(tzinfo=dt_timezone.utc)
+        if end_of_day and value.date() >= date.max:
+            raise OverflowError("no day after the last date")
         return value + timedelta(days=1) if end_of_day else value
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt_timezone.utc)
