@@ -183,7 +183,7 @@ def int_serializer_field(lo: int, hi: int, **kwargs) -> serializers.IntegerField
 
 def value_serializer_field(**kwargs) -> serializers.FloatField:
     message = value_message()
-    return serializers.FloatField(min_value=-VALUE_MAX, max_value=VALUE_MAX, validators=[validate_value], error_messages={
+    return serializers.FloatField(validators=[validate_value], error_messages={
         "invalid": message, "min_value": message, "max_value": message, "max_string_length": message}, **kwargs)
 
 
