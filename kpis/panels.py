@@ -16,6 +16,18 @@ def product_kpi_cards(request, product):
                             request=request)
 
 
+@register("home", order=10)
+def home_attention(request, user):
+    """The PM's home: KPIs off track or at risk and open alerts on their products."""
+    from kpis.selectors.kpis import alert_list_for_user, kpis_needing_attention_for_user
+
+    cards, total = kpis_needing_attention_for_user(user=user)
+    alerts = alert_list_for_user(user=user, state="open")
+    return render_to_string("kpis/_home_panel.html", {
+        "cards": cards, "total": total, "alerts": list(alerts[:8]), "alert_total": alerts.count(),
+    }, request=request)
+
+
 @register("roadmap_item_detail", order=20)
 def roadmap_item_kpis(request, item):
     from pmhub.permissions import user_can

@@ -233,6 +233,20 @@ def kpi_overview_cards(*, user, product) -> list[KPICard]:
     return headline + others
 
 
+def kpis_needing_attention_for_user(*, user, limit: int = 12) -> tuple[list[KPICard], int]:
+    """Every KPI off track or at risk on the products the user may see (off track first),
+    at most `limit`, and how many there are in all. One query."""
+    rank = {"off_track": 0, "at_risk": 1}
+    cards = []
+    for kpi in kpi_list_for_user(user=user):
+        value = getattr(kpi, "latest_value", None)
+        status = kpi_status(kpi, value)
+        if status in NEEDS_ATTENTION:
+            cards.append(KPICard(kpi=kpi, value=value, ts=getattr(kpi, "latest_ts", None), status=status))
+    cards.sort(key=lambda c: (rank[c.status], c.kpi.product.name.lower(), c.kpi.name.lower()))
+    return cards[:limit], len(cards)
+
+
 # --- dashboards ------------------------------------------------------------------------------
 
 @dataclass
