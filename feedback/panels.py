@@ -17,3 +17,12 @@ def roadmap_item_demand(request, item):
         "item": item, "demand": item_demand(item=item, limit=8),
         "can_edit": user_can(request.user, item.product, Action.EDIT),
     }, request=request)
+
+
+@register("home", order=30)
+def home_new_feedback(request, user):
+    """The PM's home: feedback nobody has triaged yet, newest first."""
+    from .selectors import feedback_new_for_user
+
+    items, total = feedback_new_for_user(user=user, limit=6)
+    return render_to_string("feedback/_home_panel.html", {"items": items, "total": total}, request=request)

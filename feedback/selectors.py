@@ -24,6 +24,13 @@ def feedback_list_for_user(*, user, product=None) -> QuerySet[Feedback]:
     return qs
 
 
+def feedback_new_for_user(*, user, limit: int = 6) -> tuple[list[Feedback], int]:
+    """Feedback still "new" (untriaged) on the products the user may see: the newest
+    `limit`, and how many there are in all."""
+    qs = feedback_list_for_user(user=user).filter(status=Feedback.Status.NEW)
+    return list(qs.select_related("product").order_by("-received_at", "-id")[:limit]), qs.count()
+
+
 def text_search(qs: QuerySet, query: str) -> QuerySet:
     """Full-text search on PostgreSQL over the text, the stakeholder's name, organisation
     and e-mail (English stemming, web-search syntax: "quoted phrase", or, -word), served by

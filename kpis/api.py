@@ -14,6 +14,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from pmhub import limits
 from pmhub.permissions import ProductRolePermission
 from pmhub.roles import Action
 from products.roadmap.models import RoadmapItem
@@ -45,6 +46,9 @@ class KPISerializer(serializers.ModelSerializer):
     latest_ts = serializers.DateTimeField(read_only=True, allow_null=True)
     status = serializers.SerializerMethodField()
     key = serializers.SlugField(max_length=80, required=False, allow_blank=True)
+    target = limits.value_serializer_field(required=False, allow_null=True)
+    warning_threshold = limits.value_serializer_field(required=False, allow_null=True)
+    critical_threshold = limits.value_serializer_field(required=False, allow_null=True)
 
     class Meta:
         model = KPI

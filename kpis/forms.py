@@ -1,5 +1,6 @@
 from django import forms
 
+from pmhub import limits
 from products.roadmap.models import RoadmapItem
 
 from kpis.models import KPI, Objective
@@ -13,12 +14,16 @@ class KPIForm(forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
         help_texts = {
             "key": "Letters, digits and dashes; left empty, it is made from the name. Scripts use it in the API.",
+            "target": "The KPI is on track only when it meets this (at or above it when higher is better, "
+                      "at or below it when lower is).",
             "warning_threshold": "Past this the KPI is at risk (below it when higher is better, above it when lower is).",
             "critical_threshold": "Past this the KPI is off track and a critical alert opens.",
         }
 
     def __init__(self, *args, product, **kwargs):
         super().__init__(*args, **kwargs)
+        limits.say_length_limits(self)
+        limits.bounded_form_fields(self, values=("target", "warning_threshold", "critical_threshold"))
         self.fields["key"].required = False
         self.fields["objective"].queryset = Objective.objects.filter(product=product)
         self.fields["roadmap_items"].queryset = RoadmapItem.objects.filter(product=product).order_by("title")
@@ -38,6 +43,11 @@ class ObjectiveForm(forms.ModelForm):
             "start_date": forms.DateInput(attrs={"type": "date"}),
             "end_date": forms.DateInput(attrs={"type": "date"}),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limits.say_length_limits(self)
+        limits.bounded_form_fields(self, dates=("start_date", "end_date"))
 
 
 class ImportForm(forms.Form):

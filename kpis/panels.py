@@ -6,11 +6,26 @@ from pmhub.panels import register
 
 @register("product_overview", order=20)
 def product_kpi_cards(request, product):
-    from kpis.selectors.kpis import kpi_cards, kpi_list_for_user
+    from kpis.selectors.kpis import kpi_overview_cards, open_alerts_for_products
     from kpis.views import _with_sparklines
 
-    cards = _with_sparklines(kpi_cards(kpi_list_for_user(user=request.user, product=product, headline_only=True)))
-    return render_to_string("kpis/_product_panel.html", {"cards": cards, "product": product}, request=request)
+    # Headline KPIs plus every KPI off track or at risk, and every open alert (issue 18.5).
+    cards = _with_sparklines(kpi_overview_cards(user=request.user, product=product))
+    alerts = open_alerts_for_products(product_ids=[product.pk]).get(product.pk, [])
+    return render_to_string("kpis/_product_panel.html", {"cards": cards, "product": product, "alerts": alerts},
+                            request=request)
+
+
+@register("home", order=10)
+def home_attention(request, user):
+    """The PM's home: KPIs off track or at risk and open alerts on their products."""
+    from kpis.selectors.kpis import alert_list_for_user, kpis_needing_attention_for_user
+
+    cards, total = kpis_needing_attention_for_user(user=user)
+    alerts = alert_list_for_user(user=user, state="open")
+    return render_to_string("kpis/_home_panel.html", {
+        "cards": cards, "total": total, "alerts": list(alerts[:8]), "alert_total": alerts.count(),
+    }, request=request)
 
 
 @register("roadmap_item_detail", order=20)

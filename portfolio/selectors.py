@@ -37,6 +37,7 @@ class ProductRow:
     models: list = field(default_factory=list)
     feedback: dict | None = None
     alerts: dict = field(default_factory=dict)
+    alert_list: list = field(default_factory=list)
     links: dict = field(default_factory=dict)
     status: str = NO_DATA
     attention: float = 0.0
@@ -127,6 +128,7 @@ def portfolio_for_user(*, user, period: str | None = None, now: datetime | None 
     roadmap = sources.roadmap_progress(product_ids=ids, start=per.start, end=per.end, today=today) if ids else {}
     models = sources.model_health(product_ids=ids, start=per.start, end=per.end) if ids else {}
     alerts = sources.open_alerts(product_ids=ids) if ids else {}
+    alert_list = sources.open_alert_list(product_ids=ids) if ids else {}
     feedback = sources.feedback_summary(user=user, product_ids=ids, start=per.start, end=per.end) if ids else {}
     parts = {"models": True, "feedback": True, "alerts": True}
 
@@ -155,6 +157,8 @@ def portfolio_for_user(*, user, period: str | None = None, now: datetime | None 
             models=model_list,
             feedback=feedback.get(product.pk),
             alerts=alerts.get(product.pk, {"open": 0, "critical": 0}),
+            alert_list=[{**a, "url": links.kpi_url(slug, a["kpi_id"], a["kpi_key"])}
+                        for a in alert_list.get(product.pk, [])],
             links={
                 "shipped": links.roadmap_url(slug, "shipped"),
                 "in_progress": links.roadmap_url(slug, "in_progress"),
@@ -169,7 +173,9 @@ def portfolio_for_user(*, user, period: str | None = None, now: datetime | None 
         )
         _assess(row)
         rows.append(row)
-    rows.sort(key=lambda r: (-r.attention, r.product.name.lower()))
+    # "Needs attention" before "Watch" before the rest, then the most urgent first.
+    band = {OFF_TRACK: 0, AT_RISK: 1}
+    rows.sort(key=lambda r: (band.get(r.status, 2), -r.attention, r.product.name.lower()))
     summary = period_summary(rows=rows, period=per, product_ids=ids)
     return Portfolio(period=per, rows=rows, summary=summary, parts=parts, generated_at=per.end)
 

@@ -59,6 +59,13 @@ def open_alerts(*, product_ids) -> dict[int, dict]:
     return open_alert_counts_for_products(product_ids=product_ids)
 
 
+def open_alert_list(*, product_ids) -> dict[int, list[dict]]:
+    """{product id: [open alert]}: every open alert (up to 20 a product), critical first."""
+    from kpis.selectors.portfolio import open_alerts_for_products
+
+    return open_alerts_for_products(product_ids=product_ids)
+
+
 def feedback_summary(*, user, product_ids, start: datetime, end: datetime) -> dict[int, dict]:
     """{product id: {"count", "previous_count", "positive", "neutral", "negative", "sentiment"}}:
     volume and sentiment in [start, end), and the volume of the period before."""

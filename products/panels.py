@@ -1,5 +1,6 @@
 """The roadmap and sprint panel on the product overview page (pmhub/panels.py)."""
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from pmhub.panels import register
 
@@ -17,3 +18,11 @@ def roadmap_and_sprint(request, product):
                      "late": sum(1 for i in c["items"] if i.is_slipping)} for c in columns],
         "active": active, "totals": sprint_selectors.sprint_totals(sprint=active) if active else None,
     }, request=request)
+
+
+@register("home", order=20)
+def home_sprints(request, user):
+    """The PM's home: the running sprint of each of their products."""
+    sprints = list(sprint_selectors.sprint_list_for_user(user=user, state="active")[:10])
+    return render_to_string("products/_home_sprints.html", {"sprints": sprints, "today": timezone.localdate()},
+                            request=request)

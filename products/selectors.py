@@ -1,6 +1,7 @@
 """Reads of products and memberships, with visibility applied."""
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from products.models import Membership, Product
 
@@ -15,8 +16,16 @@ def product_list_for_user(*, user) -> QuerySet[Product]:
     if not user.is_authenticated:
         return qs.none()
     if not user.is_staff:
-        qs = qs.filter(memberships__user=user)
-    return qs.annotate(member_count=Count("memberships", distinct=True)).order_by("name")
+        qs = qs.filter(pk__in=Membership.objects.filter(user=user).values("product_id"))
+    return qs.annotate(member_count=_member_count()).order_by("name")
+
+
+def _member_count():
+    """Every member of the product, counted apart from the viewer filter above (a join on
+    memberships filtered to the viewer would count the viewer alone)."""
+    counted = (Membership.objects.filter(product=OuterRef("pk")).order_by().values("product")
+               .annotate(n=Count("user", distinct=True)).values("n"))
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 def product_get_for_user(*, user, slug: str) -> Product:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timedelta, timezone as dt_timezone
 
 from django.db import connection
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
@@ -219,6 +219,34 @@ def objectives_with_progress(*, product, cards: list[KPICard]) -> list[Objective
             for o in Objective.objects.filter(product=product)]
 
 
+NEEDS_ATTENTION = ("off_track", "at_risk")
+
+
+def kpi_overview_cards(*, user, product) -> list[KPICard]:
+    """What the product overview shows: the headline KPIs, then every other KPI that is
+    off track or at risk (worst first), whatever its headline flag. Four queries."""
+    cards = kpi_cards(kpi_list_for_user(user=user, product=product))
+    headline = [c for c in cards if c.kpi.headline]
+    rank = {"off_track": 0, "at_risk": 1}
+    others = sorted((c for c in cards if not c.kpi.headline and c.status in NEEDS_ATTENTION),
+                    key=lambda c: (rank[c.status], c.kpi.name.lower()))
+    return headline + others
+
+
+def kpis_needing_attention_for_user(*, user, limit: int = 12) -> tuple[list[KPICard], int]:
+    """Every KPI off track or at risk on the products the user may see (off track first),
+    at most `limit`, and how many there are in all. One query."""
+    rank = {"off_track": 0, "at_risk": 1}
+    cards = []
+    for kpi in kpi_list_for_user(user=user):
+        value = getattr(kpi, "latest_value", None)
+        status = kpi_status(kpi, value)
+        if status in NEEDS_ATTENTION:
+            cards.append(KPICard(kpi=kpi, value=value, ts=getattr(kpi, "latest_ts", None), status=status))
+    cards.sort(key=lambda c: (rank[c.status], c.kpi.product.name.lower(), c.kpi.name.lower()))
+    return cards[:limit], len(cards)
+
+
 # --- dashboards ------------------------------------------------------------------------------
 
 @dataclass
@@ -226,6 +254,7 @@ class TimeRange:
     key: str  # "24h" … "1y" or "custom"
     start: datetime
     end: datetime
+    error: str = ""  # why the custom range asked for was not used (shown beside the picker)
 
     @property
     def title(self) -> str:
@@ -240,29 +269,50 @@ class TimeRange:
 
 
 def time_range_from(params, *, now: datetime | None = None, default: str = "30d") -> TimeRange:
-    """?range=24h|7d|30d|90d|1y, or ?from=YYYY-MM-DD&to=YYYY-MM-DD (custom, whole days, to inclusive)."""
+    """?range=24h|7d|30d|90d|1y, or ?from=YYYY-MM-DD&to=YYYY-MM-DD (custom, whole days, to inclusive).
+
+    A custom range that cannot be used (not a date, outside the dates pmhub accepts,
+    To before From, only one end given) falls back to the preset range with `error`
+    saying why, so the page tells the user instead of silently showing 30 days.
+    """
     now = now or timezone.now()
     start_raw, end_raw = (params.get("from") or "").strip(), (params.get("to") or "").strip()
-    if start_raw and end_raw:
-        try:
-            start = _parse_day_or_ts(start_raw)
-            end = _parse_day_or_ts(end_raw, end_of_day=True)
-        except ValueError:
-            start = end = None
-        if start and end and start < end:
+    error = ""
+    if start_raw or end_raw:
+        start, end, error = _custom_range(start_raw, end_raw)
+        if not error:
             return TimeRange(key="custom", start=start, end=end)
     key = params.get("range") or default
     if key not in RANGES:
         key = default
     # Minute-aligned so two renders within a minute share their buckets.
     end = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
-    return TimeRange(key=key, start=end - timedelta(seconds=RANGES[key][1]), end=end)
+    return TimeRange(key=key, start=end - timedelta(seconds=RANGES[key][1]), end=end, error=error)
+
+
+def _custom_range(start_raw: str, end_raw: str) -> tuple[datetime | None, datetime | None, str]:
+    from pmhub import limits
+
+    if not start_raw or not end_raw:
+        return None, None, "Give both From and To for a custom range."
+    try:
+        start = _parse_day_or_ts(start_raw)
+        end = _parse_day_or_ts(end_raw, end_of_day=True)
+    except (ValueError, OverflowError):
+        return None, None, f"Custom range: {limits.date_message()}"
+    if limits.date_error(start) or limits.date_error(end - timedelta(microseconds=1)):
+        return None, None, f"Custom range: {limits.date_message()}"
+    if end <= start:
+        return None, None, "Custom range: To comes before From. Pick a To date on or after the From date."
+    return start, end, ""
 
 
 def _parse_day_or_ts(raw: str, *, end_of_day: bool = False) -> datetime:
     value = datetime.fromisoformat(raw)
     if len(raw) == 10:  # a date: the whole day
         value = value.replace(tzinfo=dt_timezone.utc)
+        if end_of_day and value.date() >= date.max:
+            raise OverflowError("no day after the last date")
         return value + timedelta(days=1) if end_of_day else value
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt_timezone.utc)
@@ -396,6 +446,20 @@ def alert_list_for_user(*, user, product=None, state: str | None = None) -> Quer
     return qs.select_related("kpi", "product").prefetch_related(
         Prefetch("deliveries", queryset=Alert.deliveries.rel.related_model.objects.order_by("id"))
     ).order_by("-opened_at", "-id")
+
+
+def open_alerts_for_products(*, product_ids, limit_per_product: int = 20) -> dict[int, list[Alert]]:
+    """{product id: open alerts, critical first then newest}; the caller passes ids the user
+    may see. One query."""
+    out: dict[int, list[Alert]] = {}
+    rows = (Alert.objects.filter(product_id__in=list(product_ids), state=Alert.State.OPEN)
+            .select_related("kpi", "product")
+            .order_by("product_id", "severity", "-opened_at", "-id"))  # "critical" < "warning"
+    for alert in rows:
+        bucket = out.setdefault(alert.product_id, [])
+        if len(bucket) < limit_per_product:
+            bucket.append(alert)
+    return out
 
 
 def kpis_for_roadmap_item(*, item) -> list[tuple[KPICard, Marker | None]]:

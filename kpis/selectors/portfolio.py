@@ -42,6 +42,7 @@ class KpiHeadline:
     target: float | None
     warning: float | None
     critical: float | None
+    headline: bool = True
     latest: float | None = None
     start_value: float | None = None
     spark: list = field(default_factory=list)
@@ -115,18 +116,26 @@ def values_at(*, series_ids: list[int], edges: list[datetime]) -> dict[tuple[int
 
 
 def kpi_headlines_for_products(*, product_ids, start: datetime, end: datetime, samples: int = 30) -> dict[int, list[KpiHeadline]]:
-    """Headline KPIs per product id: latest value, value at `start`, sparkline samples.
+    """KPIs per product id for the portfolio and the digest: the headline KPIs, then every
+    other KPI off track or at risk at `end` (worst first), whatever its headline flag.
+    Each with its latest value, value at `start` and sparkline samples.
 
-    Two queries for any number of products. Callers pass only product ids the
+    Three queries for any number of products. Callers pass only product ids the
     user may see.
     """
     rows = list(
-        KPI.objects.filter(product_id__in=list(product_ids), headline=True)
+        KPI.objects.filter(product_id__in=list(product_ids))
         .order_by("product_id", "name")
         .values_list("id", "product_id", "series_id", "name", "key", "unit", "category", "direction",
-                     "target", "warning_threshold", "critical_threshold")
+                     "target", "warning_threshold", "critical_threshold", "headline")
     )
     cards = [KpiHeadline(*row) for row in rows]
+    others = [c for c in cards if not c.headline]
+    if others:  # one probe at `end` decides which of the others need attention
+        latest = values_at(series_ids=[c.series_id for c in others], edges=[end])
+        for card in others:
+            card.latest = latest.get((card.series_id, 0))
+    cards = [c for c in cards if c.headline or c.status in (OFF_TRACK, AT_RISK)]
     edges = sample_edges(start=start, end=end, samples=samples)
     values = values_at(series_ids=[c.series_id for c in cards], edges=edges)
     out: dict[int, list[KpiHeadline]] = {}
@@ -135,6 +144,8 @@ def kpi_headlines_for_products(*, product_ids, start: datetime, end: datetime, s
         card.start_value = card.spark[0]
         card.latest = card.spark[-1]
         out.setdefault(card.product_id, []).append(card)
+    for product_cards in out.values():
+        product_cards.sort(key=lambda c: (not c.headline, -STATUS_RANK[c.status] if not c.headline else 0))
     return out
 
 
@@ -146,6 +157,18 @@ def open_alert_counts_for_products(*, product_ids) -> dict[int, dict]:
         .annotate(open=Count("id"), critical=Count("id", filter=Q(severity=Alert.Severity.CRITICAL)))
     )
     return {row.pop("product_id"): row for row in rows}
+
+
+def open_alerts_for_products(*, product_ids, limit_per_product: int = 20) -> dict[int, list[dict]]:
+    """{product id: [open alert as plain data]}, critical first then newest, in one query."""
+    from .kpis import open_alerts_for_products as alerts_by_product
+
+    return {
+        pid: [{"id": a.pk, "severity": a.severity, "severity_label": a.get_severity_display(),
+               "kpi_name": a.kpi.name, "kpi_key": a.kpi.key, "kpi_id": a.kpi_id, "message": a.message,
+               "opened_at": a.opened_at} for a in alerts]
+        for pid, alerts in alerts_by_product(product_ids=product_ids, limit_per_product=limit_per_product).items()
+    }
 
 
 def model_promotions_between(*, product_ids, start: datetime, end: datetime, limit: int = 50) -> list[dict]:

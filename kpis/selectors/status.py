@@ -34,20 +34,20 @@ def meets_target(*, direction: str, target: float | None, value: float) -> bool:
 
 def status_for(*, direction: str, target: float | None, warning: float | None, critical: float | None,
                value: float | None) -> str:
-    """on_track / at_risk / off_track / no_data for a KPI's latest value.
+    """on_track / at_risk / off_track / no_data for a KPI's latest value: THE status rule.
 
-    Thresholds decide when the KPI has them: past critical is off track, past
-    warning is at risk, anything else on track. A KPI with a target and no
-    thresholds is on track when it meets the target and at risk otherwise.
+    Past the critical threshold is off track; past the warning threshold, or
+    short of the target (direction-aware: for lower-is-better KPIs a value above
+    the target misses it), is at risk. "On track" means the target is met (or the
+    KPI has no target and no threshold is crossed). Every card, table, digest
+    and API field shows this one status.
     """
     if value is None:
         return KPIStatus.NO_DATA
     level = breach_level(direction=direction, warning=warning, critical=critical, value=value)
     if level == CRITICAL:
         return KPIStatus.OFF_TRACK
-    if level == WARNING:
-        return KPIStatus.AT_RISK
-    if warning is None and critical is None and not meets_target(direction=direction, target=target, value=value):
+    if level == WARNING or not meets_target(direction=direction, target=target, value=value):
         return KPIStatus.AT_RISK
     return KPIStatus.ON_TRACK
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from kpis.models import KPI, ImportJob
 from kpis.timeseries.models import Point
+from pmhub import limits
 from pmhub.outbox import delay_on_commit
 from pmhub.permissions import require
 from pmhub.roles import Action
@@ -111,8 +112,8 @@ def _rows(job: ImportJob):
             except ValueError:
                 yield n, None, None, f"value {parts[1].strip()[:40]!r} is not a number"
                 continue
-            if not math.isfinite(value):
-                yield n, None, None, "value must be a finite number"
+            if limits.value_error(value):
+                yield n, None, None, f"value: {limits.value_message()}"
                 continue
             yield n, ts, value, None
     finally:

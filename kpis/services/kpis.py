@@ -12,6 +12,7 @@ from django.utils.text import slugify
 
 from kpis.models import KPI, Objective
 from kpis.timeseries.models import Series
+from pmhub import limits
 from pmhub.audit import audit_record
 from pmhub.outbox import delay_on_commit, delay_on_commit_coalesced
 from pmhub.permissions import require
@@ -27,6 +28,8 @@ EVALUATE_AFTER_SECONDS = 1.0
 EARLIEST = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
 FUTURE_SLACK = timedelta(days=1)
 MAX_REPORTED_ERRORS = 100
+VALUE_MAX = limits.VALUE_MAX
+VALUE_MESSAGE = limits.value_message()
 
 KPI_FIELDS = ("name", "key", "description", "unit", "category", "direction", "target", "warning_threshold",
               "critical_threshold", "headline", "pending_minutes", "objective")
@@ -129,11 +132,15 @@ def _points_parse(items: list, field: str) -> CheckedPoints:
             errors.add(f"{field}[{i}].ts", f"Out of range: timestamps go from 1970 to one day from now; got {ts.isoformat()}.")
         tv = type(value)
         if tv is float:
-            if not math.isfinite(value):
-                errors.add(f"{field}[{i}].value", "Must be a finite number (not NaN or infinity).")
+            if not -VALUE_MAX <= value <= VALUE_MAX:  # False for NaN too
+                errors.add(f"{field}[{i}].value", VALUE_MESSAGE)
                 ok = False
         elif tv is int:
-            value = float(value)
+            if -VALUE_MAX <= value <= VALUE_MAX:
+                value = float(value)
+            else:
+                errors.add(f"{field}[{i}].value", VALUE_MESSAGE)
+                ok = False
         elif value is None:
             errors.add(f"{field}[{i}].value", "This field is required." if "value" not in item else "May not be null.")
             ok = False
@@ -154,8 +161,8 @@ def _check_points(points: list[PointIn]) -> None:
             errors.add(f"points[{i}].ts", "The timestamp has no timezone.")
         elif not (lo <= p.ts <= hi):
             errors.add(f"points[{i}].ts", "Out of range: timestamps go from 1970 to one day from now.")
-        if isinstance(p.value, bool) or not isinstance(p.value, (int, float)) or not math.isfinite(p.value):
-            errors.add(f"points[{i}].value", "Must be a finite number.")
+        if limits.value_error(p.value):
+            errors.add(f"points[{i}].value", VALUE_MESSAGE)
     errors.raise_if_any()
 
 
@@ -203,8 +210,9 @@ def _clean_kpi(kpi: KPI) -> None:
         errors["direction"] = [f"Choose one of {', '.join(KPI.Direction.values)}."]
     for name in ("target", "warning_threshold", "critical_threshold"):
         value = getattr(kpi, name)
-        if value is not None and (isinstance(value, bool) or not math.isfinite(float(value))):
-            errors[name] = ["Must be a finite number."]
+        message = limits.value_error(value)
+        if message:
+            errors[name] = [message]
     w, c = kpi.warning_threshold, kpi.critical_threshold
     if w is not None and c is not None and "warning_threshold" not in errors and "critical_threshold" not in errors:
         if kpi.direction == KPI.Direction.HIGHER and c > w:
@@ -309,11 +317,15 @@ def _clean_objective(objective: Objective) -> None:
     errors = {}
     if not objective.title:
         errors["title"] = ["Give the objective a title."]
+    for field in ("start_date", "end_date"):
+        message = limits.date_error(getattr(objective, field))
+        if message:
+            errors[field] = [message]
     if not objective.start_date:
         errors["start_date"] = ["Give a start date."]
     if not objective.end_date:
         errors["end_date"] = ["Give an end date."]
-    elif objective.start_date and objective.end_date < objective.start_date:
+    elif objective.start_date and objective.end_date < objective.start_date and not errors:
         errors["end_date"] = ["The end date comes on or after the start date."]
     if errors:
         raise ValidationError(errors)

@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from pmhub import limits
 from pmhub.api import UTCIsoDateTimeFilter
 from pmhub.permissions import ProductRolePermission
 from pmhub.roles import Action
@@ -30,7 +31,7 @@ class RoadmapItemSerializer(serializers.ModelSerializer):
 
 class RoadmapItemInputSerializer(serializers.Serializer):
     product = serializers.SlugField(help_text="Slug of the product (on create only).", required=False)
-    title = serializers.CharField(max_length=200)
+    title = limits.char_serializer_field(limits.TITLE_MAX)
     description = serializers.CharField(required=False, allow_blank=True)
     internal_notes = serializers.CharField(required=False, allow_blank=True)
     kind = serializers.ChoiceField(choices=RoadmapItem.Kind.choices, required=False)
@@ -38,12 +39,12 @@ class RoadmapItemInputSerializer(serializers.Serializer):
     horizon = serializers.ChoiceField(choices=RoadmapItem.Horizon.choices, required=False)
     theme = serializers.CharField(max_length=80, required=False, allow_blank=True)
     owner = serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text="Username.")
-    start_date = serializers.DateField(required=False, allow_null=True)
-    target_date = serializers.DateField(required=False, allow_null=True)
-    reach = serializers.IntegerField(required=False)
+    start_date = limits.date_serializer_field(required=False, allow_null=True)
+    target_date = limits.date_serializer_field(required=False, allow_null=True)
+    reach = limits.int_serializer_field(0, limits.REACH_MAX, required=False)
     impact = serializers.DecimalField(max_digits=4, decimal_places=2, required=False,
                                       help_text="0.25, 0.5, 1, 2 or 3.")
-    confidence = serializers.IntegerField(required=False, help_text="Percent, 0 to 100.")
+    confidence = limits.int_serializer_field(0, limits.CONFIDENCE_MAX, required=False, help_text="Percent, 0 to 100.")
     effort = serializers.DecimalField(max_digits=7, decimal_places=2, required=False, help_text="Person-weeks.")
 
 
@@ -53,7 +54,8 @@ class RoadmapItemCreateSerializer(RoadmapItemInputSerializer):
 
 class RoadmapMoveSerializer(serializers.Serializer):
     horizon = serializers.ChoiceField(choices=RoadmapItem.Horizon.choices)
-    position = serializers.IntegerField(required=False, allow_null=True, help_text="0-based; omitted: at the end.")
+    position = limits.int_serializer_field(0, limits.INT_MAX, required=False, allow_null=True,
+                                           help_text="0-based; omitted: at the end.")
 
 
 class RoadmapStatusSerializer(serializers.Serializer):

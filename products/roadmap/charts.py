@@ -7,6 +7,7 @@ import datetime
 
 import plotly.graph_objects as go
 
+from pmhub import limits
 from pmhub.chart_text import escape
 from products.chart_style import layout
 
@@ -33,8 +34,20 @@ def _quarter_start(d: datetime.date) -> datetime.date:
 
 
 def _add_months(d: datetime.date, months: int) -> datetime.date:
+    """The first of the month `months` after d's month, saturating at the calendar's ends."""
     m = d.month - 1 + months
-    return datetime.date(d.year + m // 12, m % 12 + 1, 1)
+    year = d.year + m // 12
+    if year > datetime.MAXYEAR:
+        return datetime.date.max
+    if year < datetime.MINYEAR:
+        return datetime.date.min
+    return datetime.date(year, m % 12 + 1, 1)
+
+
+def _clamp(d: datetime.date) -> datetime.date:
+    """Keep the axis arithmetic within the dates pmhub accepts (rows stored before the
+    policy, or through a path that skipped it, still draw: their bars run off the view)."""
+    return min(max(d, limits.DATE_MIN), limits.DATE_MAX)
 
 
 def timeline_figure(rows: list[dict], *, today: datetime.date, title: str = "") -> go.Figure:
@@ -62,10 +75,11 @@ def timeline_figure(rows: list[dict], *, today: datetime.date, title: str = "") 
                           "<br>%{customdata[1]} → %{customdata[2]}<extra></extra>",
         ))
     if rows:
-        first = min(r["start_date"] for r in rows)
-        last = max(r["target_date"] for r in rows)
+        first = _clamp(min(r["start_date"] for r in rows))
+        last = _clamp(max(r["target_date"] for r in rows))
     else:
         first = last = today
+    today = _clamp(today)
     q = _quarter_start(today)
     view_start = max(_add_months(q, -3), _quarter_start(first))
     view_end = _add_months(q, 6) if last < _add_months(q, 6) else _add_months(_quarter_start(last), 3)
@@ -73,7 +87,9 @@ def timeline_figure(rows: list[dict], *, today: datetime.date, title: str = "") 
     ticks, d = [], _quarter_start(min(first, today))
     while d <= _add_months(_quarter_start(max(last, today)), 3):
         ticks.append(d)
-        d = _add_months(d, 3)
+        d, before = _add_months(d, 3), d
+        if d <= before:
+            break
     fig.add_shape(type="line", xref="x", yref="paper", x0=today.isoformat(), x1=today.isoformat(), y0=0, y1=1,
                   line=dict(color="#dc2626", width=2, dash="dot"))
     fig.add_annotation(x=today.isoformat(), xref="x", y=1, yref="paper", text="Today", showarrow=False,

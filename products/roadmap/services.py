@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from pmhub import limits
 from pmhub.audit import audit_record
 from pmhub.permissions import require, user_can
 from pmhub.roles import Action
@@ -55,15 +56,21 @@ def _clean_item(item: RoadmapItem) -> None:
     for field, choices in (("kind", RoadmapItem.Kind), ("status", RoadmapItem.Status), ("horizon", RoadmapItem.Horizon)):
         if getattr(item, field) not in choices.values:
             errors[field] = [f"Choose one of {', '.join(choices.values)}."]
-    if item.start_date and item.target_date and item.target_date < item.start_date:
+    if len(item.title) > limits.TITLE_MAX:
+        errors["title"] = [limits.length_message(limits.TITLE_MAX, len(item.title))]
+    for field in ("start_date", "target_date"):
+        message = limits.date_error(getattr(item, field))
+        if message:
+            errors[field] = [message]
+    if item.start_date and item.target_date and item.target_date < item.start_date and not errors.get("start_date"):
         errors["target_date"] = ["The target date cannot be before the start date."]
     try:
         reach = int(item.reach if item.reach is not None else 0)
     except (TypeError, ValueError):
         errors["reach"] = ["Enter a whole number."]
     else:
-        if reach < 0:
-            errors["reach"] = ["Reach cannot be negative."]
+        if not 0 <= reach <= limits.REACH_MAX:
+            errors["reach"] = [limits.int_message(0, limits.REACH_MAX)]
         item.reach = reach
     impact = _decimal(item.impact, "impact", errors)
     if impact is not None:
@@ -82,8 +89,8 @@ def _clean_item(item: RoadmapItem) -> None:
     if effort is not None:
         if effort <= 0:
             errors["effort"] = ["Effort is in person-weeks and must be more than 0."]
-        elif effort >= Decimal("100000"):
-            errors["effort"] = ["Effort is too large."]
+        elif effort > limits.EFFORT_MAX:
+            errors["effort"] = [f"Effort is in person-weeks, from 0.01 to {limits.EFFORT_MAX:,}."]
         item.effort = effort
     if item.owner_id and not user_can(item.owner, item.product_id, Action.VIEW):
         errors["owner"] = ["The owner must be a member of the product."]

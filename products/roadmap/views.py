@@ -55,13 +55,16 @@ def roadmap_board(request, slug):
     product = get_product_for(request, slug)
     if request.GET.get("status") or request.GET.get("theme"):  # filtered links (portfolio) open the list
         return redirect(f"{reverse('roadmap:list', args=[product.slug])}?{request.GET.urlencode()}")
-    counts = selectors.roadmap_status_counts(product=product)
     return render(request, "products/roadmap/board.html", {
         "product": product, "columns": selectors.roadmap_board(product=product), "tab": "board",
-        "horizons": RoadmapItem.Horizon.choices,
-        "progress_figure": _charts().progress_figure(counts).to_plotly_json() if any(c["count"] for c in counts) else None,
+        "horizons": RoadmapItem.Horizon.choices, "progress_figure": _progress_figure(product),
         "share": selectors.roadmap_share_for(product=product), **_perms(request, product),
     })
+
+
+def _progress_figure(product):
+    counts = selectors.roadmap_status_counts(product=product)
+    return _charts().progress_figure(counts).to_plotly_json() if any(c["count"] for c in counts) else None
 
 
 @login_required
@@ -75,10 +78,12 @@ def roadmap_item_move(request, slug, pk):
     except ValidationError as exc:
         error = " ".join(exc.messages)
     if request.headers.get("HX-Request"):
-        return render(request, "products/roadmap/_board.html", {
+        # The board, and the progress chart under it out of band (it counts per horizon).
+        return render(request, "products/roadmap/_board_after_move.html", {
             "product": product, "columns": selectors.roadmap_board(product=product),
             "horizons": RoadmapItem.Horizon.choices, "error": error,
-            "moved": None if error else item, **_perms(request, product),
+            "moved": None if error else item, "progress_figure": _progress_figure(product), "oob": True,
+            **_perms(request, product),
         })
     if error:
         messages.error(request, error)

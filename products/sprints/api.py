@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from pmhub import limits
 from pmhub.permissions import ProductRolePermission
 from pmhub.roles import Action
 from products import selectors as product_selectors
@@ -33,8 +34,8 @@ class SprintInputSerializer(serializers.Serializer):
     product = serializers.SlugField(required=False, help_text="Slug of the product (on create only).")
     name = serializers.CharField(max_length=120)
     goal = serializers.CharField(required=False, allow_blank=True)
-    start_date = serializers.DateField()
-    end_date = serializers.DateField()
+    start_date = limits.date_serializer_field()
+    end_date = limits.date_serializer_field()
 
 
 class SprintCreateSerializer(SprintInputSerializer):
@@ -163,10 +164,10 @@ class WorkItemSerializer(serializers.ModelSerializer):
 
 class WorkItemInputSerializer(serializers.Serializer):
     product = serializers.SlugField(required=False, help_text="Slug of the product (on create only).")
-    title = serializers.CharField(max_length=200)
+    title = limits.char_serializer_field(limits.TITLE_MAX)
     description = serializers.CharField(required=False, allow_blank=True)
     type = serializers.ChoiceField(choices=WorkItem.Type.choices, required=False)
-    points = serializers.IntegerField(required=False)
+    points = limits.int_serializer_field(0, limits.POINTS_MAX, required=False)
     assignee = serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text="Username.")
     roadmap_item = serializers.IntegerField(required=False, allow_null=True)
     sprint = serializers.IntegerField(required=False, allow_null=True, help_text="Sprint id; null = backlog.")
@@ -180,7 +181,8 @@ class WorkItemCreateSerializer(WorkItemInputSerializer):
 class WorkItemMoveSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=WorkItem.Status.choices, required=False)
     sprint = serializers.IntegerField(required=False, allow_null=True, help_text="Sprint id; null = backlog.")
-    position = serializers.IntegerField(required=False, allow_null=True, help_text="0-based; omitted: at the end.")
+    position = limits.int_serializer_field(0, limits.INT_MAX, required=False, allow_null=True,
+                                           help_text="0-based; omitted: at the end.")
 
 
 class WorkItemFilter(filters.FilterSet):

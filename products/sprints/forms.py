@@ -2,7 +2,8 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from products.forms import DateInput, product_members
+from pmhub import limits
+from products.forms import product_members
 from products.roadmap.models import RoadmapItem
 from products.sprints.models import Sprint, WorkItem
 
@@ -10,20 +11,25 @@ from products.sprints.models import Sprint, WorkItem
 class SprintForm(forms.Form):
     name = forms.CharField(max_length=120)
     goal = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    start_date = forms.DateField(widget=DateInput)
-    end_date = forms.DateField(widget=DateInput)
+    start_date = limits.date_form_field()
+    end_date = limits.date_form_field()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limits.say_length_limits(self)
 
 
 class WorkItemForm(forms.Form):
     title = forms.CharField(max_length=200)
     type = forms.ChoiceField(choices=WorkItem.Type.choices, initial=WorkItem.Type.STORY)
-    points = forms.IntegerField(initial=1)
+    points = limits.int_form_field(0, limits.POINTS_MAX, initial=1)
     assignee = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False)
     roadmap_item = forms.ModelChoiceField(queryset=RoadmapItem.objects.none(), required=False)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, product, **kwargs):
         super().__init__(*args, **kwargs)
+        limits.say_length_limits(self)
         self.fields["assignee"].queryset = product_members(product)
         self.fields["assignee"].label_from_instance = lambda u: u.get_full_name() or u.username
         self.fields["roadmap_item"].queryset = RoadmapItem.objects.filter(product=product).exclude(

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from pmhub import limits
 from pmhub.audit import audit_record
 from pmhub.permissions import require, user_can
 from pmhub.roles import Action
@@ -27,7 +28,7 @@ MAX_SPRINT_DAYS = 366
 WORK_ITEM_FIELDS = ("title", "description", "type", "points", "assignee", "roadmap_item")
 BACKLOG = "backlog"
 _UNSET = object()
-MAX_POINTS = 1000
+MAX_POINTS = limits.POINTS_MAX
 
 
 # --- sprints -------------------------------------------------------------------------------------
@@ -55,6 +56,11 @@ def _clean_sprint(sprint: Sprint) -> None:
         errors["name"] = ["Give the sprint a name."]
     sprint.start_date = _as_date(sprint.start_date, "start_date", errors)
     sprint.end_date = _as_date(sprint.end_date, "end_date", errors)
+    for field in ("start_date", "end_date"):
+        message = limits.date_error(getattr(sprint, field))
+        if message:
+            errors[field] = [message]
+            setattr(sprint, field, None)
     if sprint.start_date and sprint.end_date and sprint.end_date < sprint.start_date:
         errors["end_date"] = ["The sprint cannot end before it starts."]
     elif sprint.start_date and sprint.end_date and (sprint.end_date - sprint.start_date).days >= MAX_SPRINT_DAYS:
@@ -225,6 +231,8 @@ def _clean_work_item(wi: WorkItem) -> None:
     wi.description = wi.description or ""
     if not wi.title:
         errors["title"] = ["Give the work item a title."]
+    elif len(wi.title) > limits.TITLE_MAX:
+        errors["title"] = [limits.length_message(limits.TITLE_MAX, len(wi.title))]
     if wi.type not in WorkItem.Type.values:
         errors["type"] = [f"Choose one of {', '.join(WorkItem.Type.values)}."]
     try:
@@ -233,9 +241,9 @@ def _clean_work_item(wi: WorkItem) -> None:
         errors["points"] = ["Points are a whole number."]
     else:
         if points < 0:
-            errors["points"] = ["Points cannot be below zero."]
+            errors["points"] = [limits.int_message(0, MAX_POINTS)]
         elif points > MAX_POINTS:
-            errors["points"] = [f"Points cannot be more than {MAX_POINTS}."]
+            errors["points"] = [limits.int_message(0, MAX_POINTS)]
         wi.points = points
     if wi.roadmap_item_id and not RoadmapItem.objects.filter(pk=wi.roadmap_item_id, product_id=wi.product_id).exists():
         errors["roadmap_item"] = ["Choose a roadmap item of this product."]

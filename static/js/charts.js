@@ -20,5 +20,7 @@
 
   document.addEventListener("DOMContentLoaded", function () { draw(document); });
   document.addEventListener("htmx:afterSettle", function (event) { draw(event.target); });
+  /* Fragments swapped out of band (the roadmap's progress chart after a Move). */
+  document.addEventListener("htmx:oobAfterSwap", function (event) { draw(event.target); });
   window.pmhubCharts = { draw: draw };
 })();

@@ -29,7 +29,7 @@ def login(client, user):
 def test_dashboard_shows_cards_charts_and_ranges(client, product, viewer, kpi):
     login(client, viewer)
     html = page_get(client, f"/kpis/{product.slug}/").content.decode()
-    assert "Activation" in html and "On track" in html and 'data-figure="fig-kpi-' in html
+    assert "Activation" in html and "At risk" in html and 'data-figure="fig-kpi-' in html
     assert "Last 30 days" in html and "New KPI" not in html
     html = page_get(client, f"/kpis/{product.slug}/?range=7d").content.decode()
     assert "Last 7 days" in html

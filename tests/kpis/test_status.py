@@ -5,22 +5,44 @@ from kpis.selectors.status import progress_for, status_for
 
 @pytest.mark.parametrize("direction,value,expected", [
     ("higher", None, "no_data"),
-    ("higher", 12, "on_track"),
+    ("higher", 16, "on_track"),
+    ("higher", 12, "at_risk"),  # inside the thresholds but short of the target
     ("higher", 9, "at_risk"),
     ("higher", 4, "off_track"),
     ("lower", 4, "on_track"),
+    ("lower", 7, "at_risk"),  # inside the thresholds but above the target
     ("lower", 11, "at_risk"),
     ("lower", 30, "off_track"),
 ])
 def test_status_respects_direction(direction, value, expected):
     warning, critical = (10, 5) if direction == "higher" else (10, 20)
-    assert status_for(direction=direction, target=15, warning=warning, critical=critical, value=value) == expected
+    target = 15 if direction == "higher" else 5
+    assert status_for(direction=direction, target=target, warning=warning, critical=critical, value=value) == expected
 
 
 def test_status_without_thresholds_follows_target():
     assert status_for(direction="higher", target=10, warning=None, critical=None, value=11) == "on_track"
     assert status_for(direction="higher", target=10, warning=None, critical=None, value=9) == "at_risk"
     assert status_for(direction="lower", target=10, warning=None, critical=None, value=9) == "on_track"
+
+
+@pytest.mark.parametrize("direction,target,warning,critical,value", [
+    ("higher", 90, 85, 80, 89.57),   # CSAT 89.57 % against a 90 % target
+    ("higher", 0.85, 0.8, 0.75, 0.8447),  # AUC short of 0.85
+    ("lower", 30, 45, 60, 30.74),    # response time 30.74 min against 30 min, lower is better
+])
+def test_on_track_only_when_the_target_is_met(direction, target, warning, critical, value):
+    """Issue 18.6: inside the thresholds but short of the target is "at risk", never "on track"."""
+    assert status_for(direction=direction, target=target, warning=warning, critical=critical, value=value) == "at_risk"
+    met = target
+    assert status_for(direction=direction, target=target, warning=warning, critical=critical, value=met) == "on_track"
+
+
+def test_card_api_and_portfolio_use_the_one_rule():
+    from kpis.selectors import portfolio, status
+
+    assert portfolio.kpi_status_of(value=89.57, direction="higher", target=90, warning=85, critical=80) == "at_risk"
+    assert portfolio.status_for is status.status_for
 
 
 def test_progress():

@@ -218,10 +218,15 @@ def test_sprint_length_is_bounded_and_the_last_date_works(api, pm, product):
     api.as_user(pm)
     r = api.post("/api/v1/sprints/", {"product": product.slug, "name": "Forever", "start_date": "0001-01-01",
                                       "end_date": "9999-12-31"}, format="json")
+    # Issue 18.1: dates outside the one policy are refused, with the accepted range in the error.
+    assert r.status_code == 400 and r.json()["errors"]["end_date"] == ["Enter a date from 1900-01-01 to 2199-12-31."]
+    assert r.json()["errors"]["start_date"] == ["Enter a date from 1900-01-01 to 2199-12-31."]
+    r = api.post("/api/v1/sprints/", {"product": product.slug, "name": "Forever", "start_date": "2026-01-01",
+                                      "end_date": "2199-12-31"}, format="json")
     assert r.status_code == 400 and r.json()["errors"]["end_date"] == ["A sprint lasts at most 366 days."]
     assert not Sprint.objects.filter(name="Forever").exists()
-    r = api.post("/api/v1/sprints/", {"product": product.slug, "name": "Last", "start_date": "9999-12-18",
-                                      "end_date": "9999-12-31"}, format="json")
+    r = api.post("/api/v1/sprints/", {"product": product.slug, "name": "Last", "start_date": "2199-12-18",
+                                      "end_date": "2199-12-31"}, format="json")
     assert r.status_code == 201
     r = api.get(f"/api/v1/sprints/{r.json()['id']}/burndown/")
-    assert r.status_code == 200 and r.json()["days"][-1] == "9999-12-31" and len(r.json()["days"]) == 14
+    assert r.status_code == 200 and r.json()["days"][-1] == "2199-12-31" and len(r.json()["days"]) == 14

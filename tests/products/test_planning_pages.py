@@ -152,7 +152,7 @@ def test_sprint_pages_and_close_flow(client, pm, product):
                                                                  "points": points}).status_code == 302
     r = client.post(f"/sprints/{product.slug}/backlog/", {"action": "create", "title": "Neg", "type": "story",
                                                           "points": "-1"})
-    assert "below zero" in r.content.decode()
+    assert "Enter a whole number from 0 to 1,000." in r.content.decode()
     ids = list(WorkItem.objects.values_list("pk", flat=True))
     client.post(f"/sprints/{product.slug}/backlog/", {"action": "pull", "sprint": s1.pk, "items": ids})
     assert WorkItem.objects.filter(sprint=s1).count() == 2

@@ -143,7 +143,7 @@ def metric_history_bulk_interval(*, runs: list[MlflowRun], key: str, max_results
 
 def run_list_for_model(*, model, limit: int = 50) -> list[MlflowRun]:
     """The model's MLflow runs, newest first (the caller has checked the model is visible)."""
-    return list(MlflowRun.objects.filter(version__model=model).select_related("version")
+    return list(MlflowRun.objects.filter(version__model=model).select_related("version", "created_by")
                 .order_by("-start_time")[:limit])
 
 
