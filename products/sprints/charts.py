@@ -28,7 +28,7 @@ def burndown_figure(data: dict) -> go.Figure:
     layout(fig, height=340, legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
             margin=dict(l=10, r=10, t=50, b=10))
     fig.update_yaxes(title_text="Points", rangemode="tozero")
-    fig.update_xaxes(type="date", tickformat="%b %d")
+    fig.update_xaxes(type="date", tickformat="%-d %b")
     return fig
 
 
