@@ -79,7 +79,9 @@ def final_values_figure(*, keys: Sequence[str], versions: Sequence[str], values:
             hovertemplate="%{x}: %{y:.4g}<extra>" + escape(key) + "</extra>",
         ), row=row, col=col)
         shown.update(labels)
-        fig.update_xaxes(type="category", row=row, col=col)
+        # Long version labels would run into the next chart: ticks are cut short, the hover has the whole label.
+        fig.update_xaxes(type="category", row=row, col=col, tickangle=0, tickvals=[escape(v) for v in labels],
+                         ticktext=[escape(v if len(v) <= 12 else v[:11] + "…") for v in labels])
         if ys:
             lo, hi = min(ys + [0]), max(ys + [0])
             pad = (hi - lo) * 0.25 or 1

@@ -119,63 +119,102 @@ def timeline_figure(rows: list[dict], *, today: datetime.date, title: str = "") 
     return fig
 
 
+# Where a bubble's number may go, tried in turn until it collides with no number placed before.
+_LABEL_SPOTS = ("middle center", "top center", "bottom center", "middle right", "middle left",
+                "top right", "top left", "bottom right", "bottom left")
+
+
+def _label_positions(points: list[tuple[float, float, float, str]], width: float, height: float) -> list[str]:
+    """A textposition per point (pixel x, pixel y, marker diameter, label) so that labels do not overlap.
+
+    Greedy, in the order given (highest RICE first keeps the best spot); a label that fits nowhere
+    stays in its bubble's centre (hover text and the key still name it).
+    """
+    placed: list[tuple[float, float, float, float]] = []
+    out = []
+    for x, y, size, label in points:
+        w, h, r = 7.0 * len(label) + 4, 13.0, size / 2
+        chosen = None
+        for spot in _LABEL_SPOTS:
+            vertical, horizontal = spot.split()
+            dy = {"top": r + h / 2, "bottom": -(r + h / 2), "middle": 0.0}[vertical]
+            dx = {"right": r + w / 2, "left": -(r + w / 2), "center": 0.0}[horizontal]
+            box = (x + dx - w / 2, y + dy - h / 2, x + dx + w / 2, y + dy + h / 2)
+            inside = 0 <= box[0] and box[2] <= width and 0 <= box[1] and box[3] <= height
+            if inside and not any(box[0] < p[2] and p[0] < box[2] and box[1] < p[3] and p[1] < box[3] for p in placed):
+                chosen = spot
+                placed.append(box)
+                break
+        out.append(chosen or "middle center")
+    return out
+
+
 def matrix_figure(rows: list[dict]) -> go.Figure:
     """Impact (RICE impact) against effort (person-weeks); bubble area ~ reach; colour = horizon.
 
     rows come ranked (highest RICE first); each bubble is labelled with its rank, which the page's
-    key beside the chart names, and hover text gives the whole title. Numbers stay short at any
-    crowding, so no title is cut at the plot edge or lies over another. Items at the same spot are
-    fanned out a little so each stays visible.
+    key beside the chart names, and hover text gives the whole title: no title is cut at the plot
+    edge or lies over another. Numbers are placed where they collide with no other (in the bubble,
+    above, below, beside); items at the same spot are fanned out a little so each stays visible.
+    A single huge effort puts the effort axis on a log scale so the others are not squeezed.
     """
     fig = go.Figure()
     max_reach = max([r["reach"] for r in rows] + [1])
     efforts = [float(r["effort"]) for r in rows] or [1.0]
-    x_max = max(efforts) * 1.15 + 0.5
+    log_x = max(efforts) / min(efforts) > 40
+    if log_x:
+        x_lo, x_hi = math.log10(min(efforts)) - 0.15, math.log10(max(efforts)) + 0.15
+    else:
+        x_lo, x_hi = 0.0, max(efforts) * 1.15 + 0.5
+    y_lo, y_hi = -0.25, 3.7
     spot_count: dict[tuple, int] = {}
     placed = []
     for rank, r in enumerate(rows, start=1):
         spot = (float(r["effort"]), float(r["impact"]))
         n = spot_count.get(spot, 0)
         spot_count[spot] = n + 1
-        # The n-th item at a spot moves on a small spiral: right, left, up, down...
-        dx = ((n + 1) // 2) * (1 if n % 2 else -1) * 0.018 * x_max if n else 0.0
-        dy = ((n + 1) // 4) * 0.06 if n >= 3 else 0.0
-        placed.append((rank, r, spot[0] + dx, spot[1] + dy))
+        # The n-th item at one spot moves a little right, left, right... (in axis units, log or not).
+        step = ((n + 1) // 2) * (1 if n % 2 else -1) * 0.015 * (x_hi - x_lo) if n else 0.0
+        x_axis = (math.log10(spot[0]) if log_x else spot[0]) + step
+        placed.append({"rank": rank, "row": r, "x_axis": x_axis, "x": 10 ** x_axis if log_x else x_axis,
+                       "y": spot[1], "size": 16 + 44 * (r["reach"] / max_reach) ** 0.5})
+    # Pixels of the plot area at a typical width (the chart is responsive; close enough to keep numbers apart).
+    width, height = 720.0, 400.0
+    positions = _label_positions([((p["x_axis"] - x_lo) / (x_hi - x_lo) * width, (p["y"] - y_lo) / (y_hi - y_lo) * height,
+                                   p["size"], str(p["rank"])) for p in placed], width, height)
+    for p, position in zip(placed, positions):
+        p["position"] = position
     for horizon, colour in HORIZON_COLOURS.items():
-        sub = [p for p in placed if p[1]["horizon"] == horizon]
+        sub = [p for p in placed if p["row"]["horizon"] == horizon]
         if not sub:
             continue
         fig.add_trace(go.Scatter(
-            x=[x for _, _, x, _ in sub], y=[y for _, _, _, y in sub],
+            x=[p["x"] for p in sub], y=[p["y"] for p in sub],
             mode="markers+text", name=HORIZON_LABELS[horizon],
-            text=[str(rank) for rank, _, _, _ in sub], textposition="middle center",
+            text=[str(p["rank"]) for p in sub], textposition=[p["position"] for p in sub],
             textfont=dict(size=11, color="#0f172a"), cliponaxis=False,
-            marker=dict(size=[16 + 44 * (r["reach"] / max_reach) ** 0.5 for _, r, _, _ in sub], color=colour,
-                        opacity=0.55, line=dict(color="white", width=1)),
-            customdata=[[escape(r["title"]), r["reach"], r["confidence"], r["rice_score"], STATUS_LABELS[r["status"]],
-                         rank, float(r["effort"]), float(r["impact"])] for rank, r, _, _ in sub],
+            marker=dict(size=[p["size"] for p in sub], color=colour, opacity=0.55, line=dict(color="white", width=1)),
+            customdata=[[escape(p["row"]["title"]), p["row"]["reach"], p["row"]["confidence"], p["row"]["rice_score"],
+                         STATUS_LABELS[p["row"]["status"]], p["rank"], float(p["row"]["effort"]),
+                         float(p["row"]["impact"])] for p in sub],
             hovertemplate="<b>%{customdata[5]}. %{customdata[0]}</b><br>impact %{customdata[7]} · effort "
-                          "%{customdata[6]} pw<br>reach %{customdata[1]:,} · confidence %{customdata[2]}%"
+                          "%{customdata[6]:,} pw<br>reach %{customdata[1]:,} · confidence %{customdata[2]}%"
                           "<br>RICE %{customdata[3]:,.1f} · %{customdata[4]}<extra></extra>",
         ))
     x_mid = sorted(efforts)[len(efforts) // 2]
     fig.add_shape(type="line", x0=x_mid, x1=x_mid, y0=0, y1=3.3, line=dict(color="#cbd5e1", dash="dash"))
-    fig.add_shape(type="line", x0=0, x1=x_max, y0=1.5, y1=1.5, line=dict(color="#cbd5e1", dash="dash"))
+    fig.add_shape(type="line", xref="paper", x0=0, x1=1, y0=1.5, y1=1.5, line=dict(color="#cbd5e1", dash="dash"))
     for x, y, text, anchor in ((0, 3.55, "Quick wins", "left"), (1, 3.55, "Big bets", "right"),
                                (0, -0.12, "Fill-ins", "left"), (1, -0.12, "Money pits", "right")):
         fig.add_annotation(x=x, xref="paper", y=y, xanchor=anchor, text=text, showarrow=False,
                            font=dict(color="#64748b", size=12))
-    layout(fig, height=480, legend=dict(orientation="h", yanchor="bottom", y=1.06, x=0, title_text="Horizon: "),
-           margin=dict(l=10, r=20, t=50, b=10))
-    if max(efforts) / min(efforts) > 40:
-        # One huge estimate would squeeze every other bubble against the axis: a log scale keeps them apart.
-        lo, hi = math.log10(min(efforts)), math.log10(max(efforts))
-        fig.update_xaxes(type="log", range=[lo - 0.15, hi + 0.15])
-        fig.update_shapes(selector=dict(x0=0), x0=min(efforts) / 2)
-        fig.update_xaxes(title_text="Effort (person-weeks, log scale) →")
+    layout(fig, height=480, legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0, title_text="Horizon: "),
+           margin=dict(l=10, r=20, t=40, b=10))
+    if log_x:
+        fig.update_xaxes(type="log", range=[x_lo, x_hi], title_text="Effort (person-weeks, log scale) →")
     else:
-        fig.update_xaxes(title_text="Effort (person-weeks) →", range=[0, x_max])
-    fig.update_yaxes(title_text="Impact →", range=[-0.25, 3.7], tickvals=[0.25, 0.5, 1, 2, 3],
+        fig.update_xaxes(range=[x_lo, x_hi], title_text="Effort (person-weeks) →")
+    fig.update_yaxes(title_text="Impact →", range=[y_lo, y_hi], tickvals=[0.25, 0.5, 1, 2, 3],
                      ticktext=["0.25 minimal", "0.5 low", "1 medium", "2 high", "3 massive"])
     return fig
 

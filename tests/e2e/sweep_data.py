@@ -50,6 +50,7 @@ def edge_world(*, pm, ds, viewer) -> Edge:
     from products.roadmap.models import RoadmapItem
     from products.roadmap.services import roadmap_item_create
     from products.services import product_create
+    from products.sprints.models import Sprint
     from products.sprints.services import sprint_create, sprint_start, work_item_create
     from kpis.models import Objective
 
@@ -83,6 +84,9 @@ def edge_world(*, pm, ds, viewer) -> Edge:
     work_item_create(actor=pm, product=product, title=unbroken("Work", 200), sprint=sprint, points=99)
     sprint_start(actor=pm, sprint=sprint)
     work_item_create(actor=pm, product=product, title=unbroken("Backlog", 200), points=1)
+    long_sprint = sprint_create(actor=pm, product=product, name="Three centuries", start_date=today,
+                                end_date=today + dt.timedelta(days=14))
+    Sprint.objects.filter(pk=long_sprint.pk).update(start_date=FIRST_DAY, end_date=LAST_DAY)
 
     objective = objective_create(actor=pm, product=product, title=unbroken("Objective", 200),
                                  start_date=today, end_date=today + dt.timedelta(days=90))
