@@ -48,7 +48,9 @@ def metric_curves_figure(*, key: str, curves: Sequence[tuple[str, Sequence[int],
             line={"color": colours.get(label, PALETTE[0]), "width": 2},
             hovertemplate=f"{escape(label)}: %{{y:.4g}}<extra></extra>",
         ))
-    fig.update_xaxes(title_text="step")
+    max_step = max((max(steps) for _, steps, _ in curves if len(steps)), default=0)
+    # Steps are whole numbers: no "0.5" tick on a short run.
+    fig.update_xaxes(title_text="step", **({"dtick": 1} if max_step <= 10 else {"tickformat": "d"}))
     arrow = "higher is better" if higher_is_better else "lower is better"
     return _layout(fig, title=f"{escape(key)} <span style='font-size:12px;color:#6b7280'>({arrow})</span>")
 

@@ -38,6 +38,7 @@ class Edge:
     version: object
     feedback: object
     source: object
+    long_sprint: object
 
 
 def edge_world(*, pm, ds, viewer) -> Edge:
@@ -115,4 +116,4 @@ def edge_world(*, pm, ds, viewer) -> Edge:
     feedback = feedback_create(actor=pm, product=product, text=unbroken("Feedback", 4000),
                                stakeholder_name=unbroken("Name", 120), organisation=unbroken("Org", 120))
     return Edge(product=product, empty=empty, item=item, kpi=kpi, aimodel=aimodel, version=version,
-                feedback=feedback, source=source)
+                feedback=feedback, source=source, long_sprint=long_sprint)

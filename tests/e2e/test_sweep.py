@@ -101,7 +101,7 @@ def _sweep(browser, base: str, role: str, seeds: list[str], slugs: dict, out: st
     while queue:
         path = queue.pop(0)
         kind = _kind(path, slugs)
-        if path in seen_paths or kind in seen_kinds:
+        if path in seen_paths or (kind in seen_kinds and path not in seeds):
             continue
         seen_paths.add(path)
         seen_kinds.add(kind)
@@ -154,7 +154,7 @@ def test_every_page_as_every_role_fits_the_window_and_works(browser, live_server
              f"/roadmap/{s}/list/", f"/roadmap/{s}/items/{edge.item.pk}/", f"/kpis/{s}/", f"/kpis/{s}/k/{edge.kpi.key}/",
              f"/kpis/{s}/k/{edge.kpi.key}/?range=1y", f"/models/{s}/", f"/models/{s}/{edge.aimodel.pk}/",
              f"/feedback/{s}/", f"/feedback/{s}/{edge.feedback.pk}/", f"/sprints/{s}/", f"/sources/{s}/",
-             f"/sources/{s}/{edge.source.pk}/", f"/products/{edge.empty.slug}/", f"/roadmap/{edge.empty.slug}/timeline/",
+             f"/sources/{s}/{edge.source.pk}/", f"/sprints/{s}/{edge.long_sprint.pk}/", f"/products/{edge.empty.slug}/", f"/roadmap/{edge.empty.slug}/timeline/",
              f"/kpis/{edge.empty.slug}/"]
     out = os.path.join(artifacts_dir, "sweep")
     os.makedirs(out, exist_ok=True)

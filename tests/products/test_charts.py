@@ -69,3 +69,17 @@ def test_timeline_survives_dates_at_and_beyond_the_bounds_with_legend_clear_of_t
     legend, menu = fig["layout"]["legend"], fig["layout"]["updatemenus"][0]
     assert legend["y"] < 0 < 1 < menu["y"]  # legend under the plot, buttons above the dates
     assert all(len(t) <= 38 for trace in fig["data"] for t in trace["y"][1])
+
+
+def test_burndown_of_a_sprint_of_three_centuries_draws_a_few_hundred_points():
+    from products.sprints.charts import MAX_POINTS, burndown_figure
+
+    start, end = datetime.date(1900, 1, 1), datetime.date(2199, 12, 31)
+    days = [start + datetime.timedelta(days=i) for i in range((end - start).days + 1)]
+    n = len(days)
+    data = {"name": "Long", "days": days, "ideal": [10 * (1 - i / (n - 1)) for i in range(n)],
+            "remaining": [10] * 3 + [None] * (n - 3), "scope": [10] * n, "committed": 10, "today": None}
+    fig = burndown_figure(data).to_plotly_json()
+    assert all(len(trace["x"]) <= MAX_POINTS + 1 for trace in fig["data"])
+    assert fig["data"][0]["x"][0] == "1900-01-01" and fig["data"][0]["x"][-1] == "2199-12-31"
+    assert fig["layout"]["xaxis"]["tickformatstops"]  # ticks carry the year
