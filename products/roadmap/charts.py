@@ -57,7 +57,7 @@ def timeline_figure(rows: list[dict], *, today: datetime.date, title: str = "") 
     fig = go.Figure()
     rows = [dict(r, start_date=_clamp(r["start_date"]), target_date=_clamp(r["target_date"])) for r in rows]
     rows = sorted(rows, key=lambda r: ((r["theme"] or "~").lower(), r["start_date"], r["title"].lower()))
-    y_theme = [escape(_short(r["theme"] or "No theme", 24)) for r in rows]
+    y_theme = [escape(_short(r["theme"] or "No theme", 32)) for r in rows]
     y_title = [escape(_short(r["title"], 38)) for r in rows]
     for status, colour in STATUS_COLOURS.items():
         idx = [i for i, r in enumerate(rows) if r["status"] == status]
