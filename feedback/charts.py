@@ -9,6 +9,7 @@ from collections import defaultdict
 import plotly.graph_objects as go
 
 from pmhub.chart_text import escape
+from pmhub.dates import PLOTLY_DATE
 
 
 SENTIMENT_COLOURS = {"positive": "#2e7d32", "neutral": "#9ca3af", "negative": "#c62828"}
@@ -51,7 +52,7 @@ def volume_by_channel(rows: list[dict], channel_choices) -> go.Figure:
             continue
         fig.add_bar(x=weeks, y=[by_channel[channel].get(w, 0) for w in weeks], name=escape(label),
                     marker_color=CHANNEL_COLOURS[i % len(CHANNEL_COLOURS)],
-                    hovertemplate="%{x|%d %b %Y}: %{y} via " + escape(label) + "<extra></extra>")
+                    hovertemplate="%{x|" + PLOTLY_DATE + "}: %{y} via " + escape(label) + "<extra></extra>")
     _layout(fig, "Volume per week by channel", barmode="stack")
     fig.update_yaxes(title_text="pieces of feedback")
     return fig if rows else _empty(fig)
@@ -64,10 +65,10 @@ def sentiment_trend(rows: list[dict]) -> go.Figure:
     fig.add_scatter(x=weeks, y=[round(r["avg"] or 0, 3) for r in rows], mode="lines+markers", name="Average sentiment",
                     line={"color": "#1565c0", "width": 2},
                     customdata=[[r["n"]] for r in rows],
-                    hovertemplate="Week of %{x|%d %b %Y}<br>average %{y:.2f} over %{customdata[0]} pieces<extra></extra>")
+                    hovertemplate="Week of %{x|" + PLOTLY_DATE + "}<br>average %{y:.2f} over %{customdata[0]} pieces<extra></extra>")
     fig.add_bar(x=weeks, y=[round(r["negative"] / r["n"], 3) if r["n"] else 0 for r in rows], name="Share negative",
                 marker_color="rgba(198,40,40,0.25)", yaxis="y2",
-                hovertemplate="Week of %{x|%d %b %Y}<br>%{y:.0%} negative<extra></extra>")
+                hovertemplate="Week of %{x|" + PLOTLY_DATE + "}<br>%{y:.0%} negative<extra></extra>")
     _layout(fig, "Sentiment trend",
             yaxis={"range": [-1, 1], "title": {"text": "average (−1 to 1)"}, "zeroline": True, "zerolinecolor": "#9ca3af"},
             yaxis2={"overlaying": "y", "side": "right", "range": [0, 1], "tickformat": ".0%", "showgrid": False})

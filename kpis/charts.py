@@ -6,6 +6,15 @@ from datetime import datetime, timedelta, timezone
 import plotly.graph_objects as go
 
 from pmhub.chart_text import escape
+from pmhub.dates import PLOTLY_DATETIME
+
+# Date ticks in pmhub's style (pmhub/dates.py) whatever the range: times, days, months, years.
+DATE_TICKS = [
+    {"dtickrange": [None, 86400000], "value": "%H:%M<br>%-d %b %Y"},
+    {"dtickrange": [86400000, 86400000 * 28], "value": "%-d %b<br>%Y"},
+    {"dtickrange": [86400000 * 28, "M12"], "value": "%b %Y"},
+    {"dtickrange": ["M12", None], "value": "%Y"},
+]
 
 
 GREEN, AMBER, RED, BLUE, GREY = "#2e7d32", "#b26a00", "#c62828", "#1565c0", "#9aa3ad"
@@ -67,7 +76,7 @@ def kpi_figure_spec(*, name: str, unit: str, direction: str, start: datetime, en
     data.append({"type": "scatter", "x": xs, "y": [b.avg for b in buckets],
                  "mode": "lines+markers" if len(buckets) < 60 else "lines", "name": name,
                  "line": {"color": BLUE, "width": 2},
-                 "hovertemplate": "%{x|%Y-%m-%d %H:%M}: %{y:.4g}" + escape(unit) + "<extra></extra>"})
+                 "hovertemplate": "%{x|" + PLOTLY_DATETIME + "}: %{y:.4g}" + escape(unit) + "<extra></extra>"})
 
     values = [v for b in buckets for v in (b.min, b.max)] + [b.avg for b in previous]
     values += [v for v in (target, warning, critical) if v is not None]
@@ -76,13 +85,14 @@ def kpi_figure_spec(*, name: str, unit: str, direction: str, start: datetime, en
     lo, hi = lo - pad, hi + pad
     lower_better = direction == "lower"
     shapes, annotations = [], []
+    top = 16
+    plot_height = max(height - top - 36, 50)
+    labels = []  # (y, color, text): drawn in the right margin, outside the data, pushed apart below
 
-    def hline(y, color, width, dash, text, position):
+    def hline(y, color, width, dash, text):
         shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": y, "y1": y,
                        "line": {"color": color, "width": width, "dash": dash}})
-        annotations.append({"xref": "paper", "x": 0, "yref": "y", "y": y, "xanchor": "left",
-                            "yanchor": "bottom" if position == "top" else "top", "text": text,
-                            "showarrow": False, "font": {"color": color, "size": 11}})
+        labels.append((y, color, text))
 
     bands = []
     if critical is not None:
@@ -95,23 +105,50 @@ def kpi_figure_spec(*, name: str, unit: str, direction: str, start: datetime, en
             shapes.append({"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": y0, "y1": y1,
                            "fillcolor": color, "opacity": 0.08, "line": {"width": 0}, "layer": "below"})
     if warning is not None:
-        hline(warning, AMBER, 1, "dash", f"warning {_fmt(warning, unit)}", "bottom")
+        hline(warning, AMBER, 1, "dash", f"warning<br>{_fmt(warning, unit)}")
     if critical is not None:
-        hline(critical, RED, 1, "dash", f"critical {_fmt(critical, unit)}", "bottom")
+        hline(critical, RED, 1, "dash", f"critical<br>{_fmt(critical, unit)}")
     if target is not None:
-        hline(target, GREEN, 2, "solid", f"target {_fmt(target, unit)}", "top")
-    for m in markers:
+        hline(target, GREEN, 2, "solid", f"target<br>{_fmt(target, unit)}")
+    # Labels of lines close together would overlap: keep 26 px (two lines of text) between their centres.
+    placed_px: list[float] = []
+    for y, color, text in sorted(labels, key=lambda lab: lab[0]):
+        px = (y - lo) / (hi - lo) * plot_height
+        shift = 0.0
+        if placed_px and px - placed_px[-1] < 26:
+            shift = placed_px[-1] + 26 - px
+        placed_px.append(px + shift)
+        annotations.append({"xref": "paper", "x": 1, "xanchor": "left", "xshift": 4, "yref": "y", "y": y,
+                            "yshift": shift, "yanchor": "middle", "align": "left", "text": text, "showarrow": False,
+                            "font": {"color": color, "size": 10}})
+    # Ship markers: a short note at the top, anchored so it stays inside the chart (left part: text
+    # to the right of the line; right part: to the left), notes close together on rows of their own;
+    # hovering a note gives the whole of it.
+    rows_end: list[float] = []
+    span_s = max(span.total_seconds(), 1.0)
+    for m in sorted(markers, key=lambda m: m.shipped_at):
         change = "" if m.change_pct is None else f" ({m.change_pct:+.1f}%)"
         x = _t(m.shipped_at)
+        frac = min(max((m.shipped_at - start).total_seconds() / span_s, 0.0), 1.0)
+        row = next((i for i, end_frac in enumerate(rows_end) if frac - end_frac > 0.3), len(rows_end))
+        if row == len(rows_end):
+            rows_end.append(frac)
+        rows_end[row] = frac
         shapes.append({"type": "line", "xref": "x", "x0": x, "x1": x, "yref": "paper", "y0": 0, "y1": 1,
                        "line": {"color": "#6a1b9a", "width": 1.5, "dash": "dot"}})
+        title = m.title if len(m.title) <= 28 else m.title[:27] + "…"
         annotations.append({"x": x, "xref": "x", "y": 1, "yref": "paper", "yanchor": "bottom", "showarrow": False,
-                            "text": f"▲ {escape(m.title[:40])}: {_fmt(m.before, unit)} → {_fmt(m.after, unit)}{change}",
+                            "xanchor": "left" if frac < 0.5 else "right", "yshift": 2 + 15 * row,
+                            "text": f"▲ {escape(title)}",
+                            "hovertext": f"{escape(m.title)}: {_fmt(m.before, unit)} → {_fmt(m.after, unit)}{change}",
                             "font": {"size": 11, "color": "#6a1b9a"}, "bgcolor": "rgba(255,255,255,0.85)"})
+    if rows_end:
+        top = 20 + 15 * len(rows_end)
     layout = {
-        "height": height, "margin": {"l": 50, "r": 20, "t": 30 if markers else 16, "b": 36},
+        "height": height, "margin": {"l": 50, "r": 84 if labels else 20, "t": top, "b": 36},
         "showlegend": True, "legend": {"orientation": "h", "y": -0.18, "x": 0},
-        "xaxis": {"range": [_t(start), _t(end)], "type": "date", "showgrid": True, "gridcolor": "#eef1f5"},
+        "xaxis": {"range": [_t(start), _t(end)], "type": "date", "showgrid": True, "gridcolor": "#eef1f5",
+                  "tickformatstops": DATE_TICKS},
         "yaxis": {"range": [lo, hi], "zeroline": False, "showgrid": True, "gridcolor": "#eef1f5",
                   **({"title": {"text": escape(unit)}} if unit else {})},
         "plot_bgcolor": "#fff", "paper_bgcolor": "#fff", "hovermode": "x unified",

@@ -16,6 +16,8 @@ from products.views import form_errors_from, get_product_for
 from . import charts
 from .forms import ImportForm, KPIForm, ObjectiveForm, WebhookForm
 from kpis.models import KPI, AlertWebhook, ImportJob, Objective
+from kpis.sources.models import MetricSource
+from kpis.sources.selectors import source_list_for_user
 from .selectors import kpis as sel
 from .services import alerts as alert_services, imports as import_services, kpis as services
 
@@ -79,6 +81,8 @@ def product_dashboard(request, slug):
         "objectives": sel.objectives_with_progress(product=product, cards=cards),
         "can_edit": user_can(request.user, product, Action.EDIT),
         "open_alerts": sel.alert_list_for_user(user=request.user, product=product, state="open").count(),
+        "failing_sources": source_list_for_user(user=request.user, product=product)
+        .filter(enabled=True, health=MetricSource.Health.FAILING).count(),
         **_range_context(request, time_range),
     })
 

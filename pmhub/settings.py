@@ -89,6 +89,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "pmhub.context_processors.navigation",
             ],
+            # The date filters (date_text, datetime_text) in every template without a {% load %}.
+            "builtins": ["pmhub.templatetags.dates"],
         },
     },
 ]
@@ -205,6 +207,8 @@ LOGOUT_REDIRECT_URL = "login"
 # --- i18n -------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+# Dates printed without a format of their own read like pmhub's (pmhub/dates.py).
+FORMAT_MODULE_PATH = ["pmhub.formats"]
 USE_I18N = True
 USE_TZ = True
 

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from pmhub.dates import date_text
 from kpis.selectors.portfolio import AT_RISK, NO_DATA, OFF_TRACK, ON_TRACK, STATUS_LABELS
 from products.selectors import product_list_for_user
 
@@ -233,7 +234,7 @@ def period_summary(*, rows, period: Period, product_ids) -> list[SummaryLine]:
         row = by_id.get(item["product_id"])
         if row is None:
             continue
-        when = timezone.localtime(item["shipped_at"]).strftime("%-d %b")
+        when = date_text(item["shipped_at"])
         lines.append(SummaryLine(
             kind="shipped", product=row.product.name, url=links.roadmap_item_url(row.product.slug, item["id"]),
             text=f"{row.product.name} shipped “{item['title']}” on {when}.",
@@ -243,7 +244,7 @@ def period_summary(*, rows, period: Period, product_ids) -> list[SummaryLine]:
         row = by_id.get(promo["product_id"])
         if row is None:
             continue
-        when = timezone.localtime(promo["at"]).strftime("%-d %b")
+        when = date_text(promo["at"])
         lines.append(SummaryLine(
             kind="promoted", product=row.product.name,
             url=promo.get("url") or links.model_url(row.product.slug, promo.get("model_id")),

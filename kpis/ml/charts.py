@@ -48,7 +48,9 @@ def metric_curves_figure(*, key: str, curves: Sequence[tuple[str, Sequence[int],
             line={"color": colours.get(label, PALETTE[0]), "width": 2},
             hovertemplate=f"{escape(label)}: %{{y:.4g}}<extra></extra>",
         ))
-    fig.update_xaxes(title_text="step")
+    max_step = max((max(steps) for _, steps, _ in curves if len(steps)), default=0)
+    # Steps are whole numbers: no "0.5" tick on a short run.
+    fig.update_xaxes(title_text="step", **({"dtick": 1} if max_step <= 10 else {"tickformat": "d"}))
     arrow = "higher is better" if higher_is_better else "lower is better"
     return _layout(fig, title=f"{escape(key)} <span style='font-size:12px;color:#6b7280'>({arrow})</span>")
 
@@ -79,7 +81,9 @@ def final_values_figure(*, keys: Sequence[str], versions: Sequence[str], values:
             hovertemplate="%{x}: %{y:.4g}<extra>" + escape(key) + "</extra>",
         ), row=row, col=col)
         shown.update(labels)
-        fig.update_xaxes(type="category", row=row, col=col)
+        # Long version labels would run into the next chart: ticks are cut short, the hover has the whole label.
+        fig.update_xaxes(type="category", row=row, col=col, tickangle=0, tickvals=[escape(v) for v in labels],
+                         ticktext=[escape(v if len(v) <= 12 else v[:11] + "…") for v in labels])
         if ys:
             lo, hi = min(ys + [0]), max(ys + [0])
             pad = (hi - lo) * 0.25 or 1

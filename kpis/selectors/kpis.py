@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
+from pmhub.dates import date_range_text
 from kpis.models import KPI, Alert, Objective
 from kpis.timeseries.models import Point, Rollup
 from products.selectors import product_list_for_user
@@ -260,7 +261,7 @@ class TimeRange:
     def title(self) -> str:
         if self.key in RANGE_TITLES:
             return RANGE_TITLES[self.key]
-        return f"{self.start:%Y-%m-%d} to {(self.end - timedelta(seconds=1)):%Y-%m-%d}"
+        return date_range_text(timezone.localtime(self.start), timezone.localtime(self.end - timedelta(seconds=1)))
 
     @property
     def previous(self) -> "TimeRange":

@@ -63,6 +63,62 @@ class MetricSource(models.Model):
     def get_product(self):
         return self.kpi.product_id
 
+    # The one status rule every page shows (list, detail, KPI panel): paused wins over what
+    # the last pulls said, because a paused source is not being pulled at all.
+    STATUSES = {
+        "paused": ("Paused", ""),
+        "failing": ("Failing", "⚠ "),
+        "healthy": ("Healthy", "✓ "),
+        "never_run": ("Never run", ""),
+    }
+
+    @property
+    def status(self) -> str:
+        """paused / failing / healthy / never_run."""
+        if not self.enabled:
+            return "paused"
+        if self.health == self.Health.FAILING:
+            return "failing"
+        if self.health == self.Health.OK:
+            return "healthy"
+        return "never_run"
+
+    @property
+    def status_label(self) -> str:
+        label, icon = self.STATUSES[self.status]
+        return icon + label
+
+    @property
+    def error_is_current(self) -> bool:
+        """Whether the last error still stands (no success since): shown as a problem, else as history."""
+        if not self.last_error_at:
+            return False
+        return self.last_success_at is None or self.last_error_at >= self.last_success_at
+
+    @property
+    def interval_text(self) -> str:
+        """"every hour", "every 15 min", "every 90 s", "every 2 h 30 min"."""
+        return "every " + duration_text(self.interval_seconds)
+
+
+def duration_text(seconds: int) -> str:
+    """A whole number of seconds as people say it: "hour", "15 min", "2 h 30 min", "day", "45 s"."""
+    seconds = int(seconds)
+    if seconds % 86400 == 0:
+        days = seconds // 86400
+        return "day" if days == 1 else f"{days} days"
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return "hour" if hours == 1 else f"{hours} hours"
+    if seconds >= 3600 and seconds % 60 == 0:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return "minute" if minutes == 1 else f"{minutes} min"
+    if seconds > 60:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return "second" if seconds == 1 else f"{seconds} s"
+
 
 class PullRun(models.Model):
     class Status(models.TextChoices):

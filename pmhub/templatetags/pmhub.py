@@ -10,6 +10,7 @@ PRODUCT_TABS = [
     ("Roadmap", "roadmap:product"),
     ("Sprints", "sprints:product"),
     ("KPIs", "kpis:product"),
+    ("Sources", "sources:list"),
     ("Models", "models:product"),
     ("Feedback", "feedback:product"),
 ]

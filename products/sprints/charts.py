@@ -6,12 +6,27 @@ so they are HTML-escaped here.
 import plotly.graph_objects as go
 
 from pmhub.chart_text import escape
-from products.chart_style import layout
+from products.chart_style import date_tickformatstops, layout
+
+
+MAX_POINTS = 400
 
 
 def burndown_figure(data: dict) -> go.Figure:
-    """Ideal line, actual remaining points per day, and scope (selectors.sprint_burndown data)."""
-    days = [d.isoformat() for d in data["days"]]
+    """Ideal line, actual remaining points per day, and scope (selectors.sprint_burndown data).
+
+    A sprint of years (dates far apart are accepted) is drawn from at most MAX_POINTS days,
+    evenly spread with the first and last kept; ticks carry the year unless all is this year.
+    """
+    n = len(data["days"])
+    keep = list(range(n))
+    if n > MAX_POINTS:
+        step = -(-n // MAX_POINTS)
+        keep = sorted(set(range(0, n, step)) | {n - 1})
+    days = [data["days"][i].isoformat() for i in keep]
+    data = dict(data, ideal=[data["ideal"][i] for i in keep], scope=[data["scope"][i] for i in keep],
+                remaining=[data["remaining"][i] for i in keep])
+    this_year = data.get("today") and all(d.year == data["today"].year for d in (data["days"][0], data["days"][-1]))
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=days, y=data["ideal"], name="Ideal", mode="lines",
                              line=dict(color="#94a3b8", dash="dash", width=2)))
@@ -28,7 +43,10 @@ def burndown_figure(data: dict) -> go.Figure:
     layout(fig, height=340, legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
             margin=dict(l=10, r=10, t=50, b=10))
     fig.update_yaxes(title_text="Points", rangemode="tozero")
-    fig.update_xaxes(type="date", tickformat="%b %d")
+    if this_year:
+        fig.update_xaxes(type="date", tickformat="%-d %b")
+    else:
+        fig.update_xaxes(type="date", tickformatstops=date_tickformatstops())
     return fig
 
 

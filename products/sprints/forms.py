@@ -3,6 +3,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from pmhub import limits
+from pmhub.dates import date_text
 from products.forms import product_members
 from products.roadmap.models import RoadmapItem
 from products.sprints.models import Sprint, WorkItem
@@ -43,4 +44,4 @@ class SprintCloseForm(forms.Form):
         super().__init__(*args, **kwargs)
         planned = Sprint.objects.filter(product_id=sprint.product_id, state=Sprint.State.PLANNED).order_by("start_date")
         self.fields["unfinished_to"].choices = [("backlog", "The backlog")] + [
-            (str(s.pk), f"Sprint {s.name} (starts {s.start_date:%b %d})") for s in planned]
+            (str(s.pk), f"Sprint {s.name} (starts {date_text(s.start_date)})") for s in planned]

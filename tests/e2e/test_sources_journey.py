@@ -66,4 +66,4 @@ def test_pm_adds_http_source_sees_points_failure_and_recovery(page, product_fact
     health.get_by_text("150").first.wait_for()
     page.goto("/sources/smart-reply/")
     page.get_by_text("Analytics API").wait_for()
-    assert page.locator(".badge.health-ok").count() == 1
+    assert page.locator(".badge.health-healthy").count() == 1

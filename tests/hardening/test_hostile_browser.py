@@ -52,13 +52,15 @@ def test_dashboards_show_hostile_text_as_text_and_run_nothing(page, live_server)
         f"/kpis/{s}/k/{k}/": "<img src=x onerror=a()>",  # axis title, threshold labels: the unit
         f"/models/{s}/{h.aimodel.pk}/": "v1 " + SCRIPT,  # legend and ticks: version labels; titles: metric keys
         f"/roadmap/{s}/timeline/": "theme " + SCRIPT,  # y axis: theme › title
-        f"/roadmap/{s}/matrix/": "item <script>alert(1)",  # bubble text (titles cut at 22 characters)
+        f"/roadmap/{s}/matrix/": None,  # bubbles carry ranks; titles are in the key beside it (HTML) and hover text
         f"/sprints/{s}/": "closed sprint " + SCRIPT,  # velocity ticks: sprint names
     }
     for path, label in chart_pages.items():
         state = _visit(page, path, dialogs)
         assert state["charts"] and state["drawn"] == state["charts"], f"{path}: charts not drawn: {state['charts']}"
         # Plotly decodes the escaped text back to the characters typed: shown literally, not as markup.
+        if label is None:
+            continue
         assert label in state["svgText"], f"{path}: {state['svgText'][:300]}"
         if "/roadmap/" not in path:  # timeline and matrix cut titles short
             assert LINK in state["svgText"], f"{path}: the link is not shown as text: {state['svgText'][:300]}"

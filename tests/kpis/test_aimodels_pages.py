@@ -58,7 +58,7 @@ def test_model_pages_compare_versions(client, seeded):
     assert html.count("★ best</span>") >= 3
     assert "Stage history" in html and "Promote" not in html  # a viewer sees no promote button
     # mape is the first column (primary metric) and lower is better: the version with the smallest is marked.
-    rows = re.findall(r'<tr>\s*<th scope="row">.*?</tr>', html, re.S)
+    rows = re.findall(r'<tr>\s*<th scope="row"[^>]*>.*?</tr>', html, re.S)
     first_cells = {re.search(r"</span> (\S+)</th>", row).group(1): re.search(r'<td class="num( best)?">([0-9.]+)', row)
                    for row in rows}
     assert len(first_cells) == 4

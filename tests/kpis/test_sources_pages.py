@@ -104,3 +104,53 @@ def test_edit_keeps_secrets_unless_replaced_or_cleared(client, pm, kpi, metrics_
     client.post(url, form_data(kpi, metrics_server, headers="", clear_secrets="on"))
     source.refresh_from_db()
     assert secret_decrypt(source.secret) == {}
+
+
+def test_one_status_rule_a_paused_source_never_reads_healthy(client, pm, kpi):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    # What the demo has: paused after a good run, with an older error on record.
+    source = MetricSource.objects.create(kpi=kpi, name="Old exporter", kind="http_json", enabled=False,
+                                         interval_seconds=3600, health="ok", next_run_at=None,
+                                         config={"url": "https://example.com/m", "method": "GET", "json_path": "v"},
+                                         last_success_at=now - timedelta(hours=1),
+                                         last_error_at=now - timedelta(hours=5), last_error="timed out")
+    client.force_login(pm)
+    slug = kpi.product.slug
+    for page in (client.get(f"/sources/{slug}/").content.decode(),
+                 client.get(f"/sources/{slug}/{source.pk}/").content.decode()):
+        assert "Paused" in page and "Healthy" not in page
+        assert "every hour" in page and "3600" not in page
+        assert "none while paused" in page
+    detail = client.get(f"/sources/{slug}/{source.pk}/").content.decode()
+    # The old error is history (a success came after it), not a red current problem.
+    assert "pulls succeeded since" in detail and 'class="source-error"' not in detail
+
+    source.enabled, source.health, source.interval_seconds = True, "failing", 900
+    source.last_error_at = now
+    source.save()
+    detail = client.get(f"/sources/{slug}/{source.pk}/").content.decode()
+    assert "⚠ Failing" in detail and "every 15 min" in detail and 'class="source-error"' in detail
+    source.health, source.last_success_at, source.last_error_at = "new", None, None
+    source.save()
+    assert "Never run" in client.get(f"/sources/{slug}/").content.decode()
+
+
+def test_sources_are_linked_from_the_product_tabs_and_the_kpi_dashboard(client, viewer, kpi):
+    client.force_login(viewer)
+    slug = kpi.product.slug
+    for path in (f"/products/{slug}/", f"/kpis/{slug}/", f"/roadmap/{slug}/"):
+        assert f'href="/sources/{slug}/"' in client.get(path).content.decode(), path
+    dashboard = client.get(f"/kpis/{slug}/").content.decode()
+    assert "Metric sources" in dashboard
+    assert client.get(f"/sources/{slug}/").status_code == 200
+
+
+def test_durations_read_as_people_say_them():
+    from kpis.sources.models import duration_text
+
+    assert [duration_text(s) for s in (1, 45, 60, 90, 900, 3600, 5400, 7200, 86400, 172800)] == [
+        "second", "45 s", "minute", "1 min 30 s", "15 min", "hour", "1 h 30 min", "2 hours", "day", "2 days"]

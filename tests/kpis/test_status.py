@@ -69,6 +69,41 @@ def test_kpi_figure_is_a_valid_plotly_figure_with_bands_target_and_markers():
     assert isinstance(fig, go.Figure)
     names = [trace.name for trace in fig.data]
     assert "Previous period" in names and "Conversion" in names and "min–max" in names
-    texts = [a.text for a in fig.layout.annotations]
-    assert any("target 8%" in t for t in texts) and any("+250.0%" in t for t in texts)
+    texts = [f"{a.text} {a.hovertext}" for a in fig.layout.annotations]
+    assert any("target<br>8%" in t for t in texts) and any("+250.0%" in t for t in texts)
+    # Threshold and target labels sit in the right margin, beside the plot, never under the data line.
+    labels = [a for a in fig.layout.annotations if a.yref == "y"]
+    assert len(labels) == 3 and all(a.xref == "paper" and a.x == 1 and a.xanchor == "left" for a in labels)
+    assert fig.layout.margin.r >= 80
+    # Labels of lines close together are pushed apart.
+    close = kpi_figure(name="Conversion", unit="%", direction="higher", start=t0, end=t0 + timedelta(hours=10),
+                       buckets=buckets, target=3.1, warning=3, critical=2.9)
+    shifts = sorted(a.yshift or 0 for a in close.layout.annotations if a.yref == "y")
+    assert shifts[1] >= 20 and shifts[2] >= 40
     assert sum(1 for s in fig.layout.shapes if s.type == "rect") == 2
+
+
+def test_kpi_figure_keeps_a_ship_note_near_the_right_edge_inside_the_chart():
+    from datetime import datetime, timedelta, timezone
+
+    from kpis.charts import kpi_figure_spec
+    from kpis.selectors.kpis import Marker
+    from kpis.timeseries.selectors import Bucket
+
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    end = t0 + timedelta(days=365)
+    buckets = [Bucket(ts=t0 + timedelta(days=i), avg=i, min=i, max=i, sum=i, count=1, last=i) for i in range(365)]
+    markers = [Marker(item_id=1, title="A launch near the end of the year with a long name", shipped_at=end - timedelta(days=3),
+                      before=1.0, after=2.0),
+               Marker(item_id=2, title="Another one", shipped_at=end - timedelta(days=10), before=1.0, after=2.0),
+               Marker(item_id=3, title="Early", shipped_at=t0 + timedelta(days=5), before=1.0, after=2.0)]
+    fig = kpi_figure_spec(name="Users", unit="", direction="higher", start=t0, end=end, buckets=buckets,
+                          markers=markers)
+    notes = [a for a in fig["layout"]["annotations"] if a.get("yref") == "paper"]
+    by_title = {a["hovertext"].split(":")[0]: a for a in notes}
+    assert by_title["A launch near the end of the year with a long name"]["xanchor"] == "right"
+    assert by_title["Early"]["xanchor"] == "left"
+    # The two notes at the end are on rows of their own, and the top margin makes room for both.
+    assert by_title["Another one"]["yshift"] != by_title["A launch near the end of the year with a long name"]["yshift"]
+    assert fig["layout"]["margin"]["t"] >= 20 + 15 * 2
+    assert all(len(a["text"]) <= 31 for a in notes)
