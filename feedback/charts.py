@@ -31,6 +31,29 @@ def _layout(fig: go.Figure, title: str, **extra) -> go.Figure:
     return fig
 
 
+WEEK_MS = 7 * 24 * 3600 * 1000
+# Date ticks in pmhub's style (pmhub/dates.py): a week's days, months, years, never clock times.
+WEEK_TICKS = [
+    {"dtickrange": [None, "M1"], "value": "%-d %b %Y"},
+    {"dtickrange": ["M1", "M12"], "value": "%b %Y"},
+    {"dtickrange": ["M12", None], "value": "%Y"},
+]
+
+
+def _week_axis(fig: go.Figure, weeks: list) -> go.Figure:
+    """A date axis of whole weeks: ticks at least a week apart, and a lone week shown with room around it."""
+    axis = {"type": "date", "tickformatstops": WEEK_TICKS}
+    if weeks:
+        first, last = min(weeks), max(weeks)
+        if len(set(weeks)) < 3:
+            from datetime import timedelta
+
+            axis["range"] = [first - timedelta(days=14), last + timedelta(days=14)]
+        axis["dtick"] = WEEK_MS if len(set(weeks)) < 8 else None
+    fig.update_xaxes(**{k: v for k, v in axis.items() if v is not None})
+    return fig
+
+
 def _empty(fig: go.Figure, message="No feedback in this period.") -> go.Figure:
     fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
                        font={"size": 14, "color": "#6b7280"})
@@ -51,10 +74,11 @@ def volume_by_channel(rows: list[dict], channel_choices) -> go.Figure:
         if channel not in by_channel:
             continue
         fig.add_bar(x=weeks, y=[by_channel[channel].get(w, 0) for w in weeks], name=escape(label),
-                    marker_color=CHANNEL_COLOURS[i % len(CHANNEL_COLOURS)],
+                    marker_color=CHANNEL_COLOURS[i % len(CHANNEL_COLOURS)], width=WEEK_MS * 0.8,
                     hovertemplate="%{x|" + PLOTLY_DATE + "}: %{y} via " + escape(label) + "<extra></extra>")
     _layout(fig, "Volume per week by channel", barmode="stack")
-    fig.update_yaxes(title_text="pieces of feedback")
+    _week_axis(fig, weeks)
+    fig.update_yaxes(title_text="pieces of feedback", rangemode="tozero")
     return fig if rows else _empty(fig)
 
 
@@ -67,11 +91,12 @@ def sentiment_trend(rows: list[dict]) -> go.Figure:
                     customdata=[[r["n"]] for r in rows],
                     hovertemplate="Week of %{x|" + PLOTLY_DATE + "}<br>average %{y:.2f} over %{customdata[0]} pieces<extra></extra>")
     fig.add_bar(x=weeks, y=[round(r["negative"] / r["n"], 3) if r["n"] else 0 for r in rows], name="Share negative",
-                marker_color="rgba(198,40,40,0.25)", yaxis="y2",
+                marker_color="rgba(198,40,40,0.25)", yaxis="y2", width=WEEK_MS * 0.8,
                 hovertemplate="Week of %{x|" + PLOTLY_DATE + "}<br>%{y:.0%} negative<extra></extra>")
     _layout(fig, "Sentiment trend",
             yaxis={"range": [-1, 1], "title": {"text": "average (−1 to 1)"}, "zeroline": True, "zerolinecolor": "#9ca3af"},
             yaxis2={"overlaying": "y", "side": "right", "range": [0, 1], "tickformat": ".0%", "showgrid": False})
+    _week_axis(fig, weeks)
     return fig if rows else _empty(fig)
 
 

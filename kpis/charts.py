@@ -58,7 +58,8 @@ def kpi_figure_spec(*, name: str, unit: str, direction: str, start: datetime, en
     """
     # Names, units and titles are typed by people; plotly.js renders a subset of HTML in trace
     # names, hover text, annotations and axis titles, so every such text is escaped here.
-    name, unit = escape(name), unit or ""
+    # The legend keeps a name short (a long one would run out of the chart); hover has the whole.
+    name, unit = escape(name if len(name) <= 40 else name[:39] + "…"), unit or ""
     span = end - start
     xs = [_ms(b.ts) for b in buckets]
     data = []
@@ -144,12 +145,15 @@ def kpi_figure_spec(*, name: str, unit: str, direction: str, start: datetime, en
                             "font": {"size": 11, "color": "#6a1b9a"}, "bgcolor": "rgba(255,255,255,0.85)"})
     if rows_end:
         top = 20 + 15 * len(rows_end)
+    if not buckets:
+        annotations.append({"xref": "paper", "x": 0.5, "yref": "paper", "y": 0.5, "showarrow": False,
+                            "text": "No data in this range", "font": {"size": 13, "color": "#6b7280"}})
     layout = {
         "height": height, "margin": {"l": 50, "r": 84 if labels else 20, "t": top, "b": 36},
         "showlegend": True, "legend": {"orientation": "h", "y": -0.18, "x": 0},
         "xaxis": {"range": [_t(start), _t(end)], "type": "date", "showgrid": True, "gridcolor": "#eef1f5",
                   "tickformatstops": DATE_TICKS},
-        "yaxis": {"range": [lo, hi], "zeroline": False, "showgrid": True, "gridcolor": "#eef1f5",
+        "yaxis": {"range": [lo, hi], "zeroline": False, "showgrid": True, "gridcolor": "#eef1f5", "automargin": True,
                   **({"title": {"text": escape(unit)}} if unit else {})},
         "plot_bgcolor": "#fff", "paper_bgcolor": "#fff", "hovermode": "x unified",
         "shapes": shapes, "annotations": annotations,

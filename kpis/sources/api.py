@@ -50,11 +50,14 @@ class SourceSerializer(serializers.ModelSerializer):
     kpi_key = serializers.CharField(source="kpi.key", read_only=True)
     secrets = serializers.SerializerMethodField(
         help_text="Stored secrets, masked: header names with masked values, the DSN with its password masked.")
+    status = serializers.ChoiceField(
+        choices=list(MetricSource.STATUSES), read_only=True,
+        help_text="What pages show: paused when switched off, else failing, healthy or never_run (from health).")
 
     class Meta:
         model = MetricSource
         fields = ["id", "product", "kpi", "kpi_key", "name", "kind", "config", "secrets", "interval_seconds",
-                  "timeout_seconds", "enabled", "health", "consecutive_failures", "next_run_at", "last_run_at",
+                  "timeout_seconds", "enabled", "status", "health", "consecutive_failures", "next_run_at", "last_run_at",
                   "last_success_at", "last_error_at", "last_error", "created_at", "updated_at"]
         read_only_fields = fields
 

@@ -194,8 +194,9 @@ def matrix_figure(rows: list[dict]) -> go.Figure:
                        "y": spot[1], "size": 16 + 44 * (r["reach"] / max_reach) ** 0.5})
     # Pixels of the plot area at a typical width (the chart is responsive; close enough to keep numbers apart).
     width, height = 720.0, 400.0
-    positions = _label_positions([((p["x_axis"] - x_lo) / (x_hi - x_lo) * width, (p["y"] - y_lo) / (y_hi - y_lo) * height,
-                                   p["size"], str(p["rank"])) for p in placed], width, height)
+    positions = _label_positions([((p["x_axis"] - x_lo) / (x_hi - x_lo) * width,
+                                   (p["y"] - y_lo) / (y_hi - y_lo) * height, p["size"], str(p["rank"]))
+                                  for p in placed], width, height)
     for p, position in zip(placed, positions):
         p["position"] = position
     for horizon, colour in HORIZON_COLOURS.items():

@@ -78,7 +78,8 @@ def edge_world(*, pm, ds, viewer) -> Edge:
         roadmap_item_create(actor=pm, product=product, title=f"Crowded item number {n} with a long title",
                             status="planned", horizon=("now", "next", "later")[n % 3], reach=100 * (n + 1),
                             impact=(2, 3)[n % 2], confidence=80, effort=str(3 + (n % 5) * 0.25),
-                            start_date=today + dt.timedelta(days=7 * n), target_date=today + dt.timedelta(days=7 * n + 30))
+                            start_date=today + dt.timedelta(days=7 * n),
+                            target_date=today + dt.timedelta(days=7 * n + 30))
 
     sprint = sprint_create(actor=pm, product=product, name=unbroken("Sprint", 120), goal=unbroken("Goal", 300),
                            start_date=today - dt.timedelta(days=3), end_date=today + dt.timedelta(days=10))

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from tests.e2e.sweep_data import edge_world
-from tests.fixtures_live import CHROMIUM_ARGS, login  # noqa: F401  (CHROMIUM_ARGS: the browser fixture's flags)
+from tests.fixtures_live import login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -30,7 +30,8 @@ ROLES = ("pm", "ds", "exec")
 # PMHUB_SWEEP_ROLES=pm sweeps one role only (while fixing pages); the suite sweeps all three.
 SWEEP_ROLES = tuple(os.environ.get("PMHUB_SWEEP_ROLES", ",".join(ROLES)).split(","))
 # Links the sweep does not follow: not pages (API, downloads, health JSON), or pages of other tools.
-SKIP = re.compile(r"^/(logout|admin|api/v1|api/schema|mlflow|healthz|static|media)(/|\?|$)|export|download|\.csv|format=")
+SKIP = re.compile(r"^/(logout|admin|api/v1|api/schema|mlflow|healthz|static|media)(/|\?|$)"
+                  r"|export|download|\.csv|format=")
 KEEP_QUERY = {("range", "1y")}  # the longest range: the most ship notes and the widest axis
 # Known problems another branch fixes (issue 18 point 2, Swagger UI under our CSP: branch i18a).
 # The coordinator removes an entry once its fix is merged; the page is still visited and screenshot.
@@ -150,12 +151,13 @@ def test_every_page_as_every_role_fits_the_window_and_works(browser, live_server
     slugs.update({edge.product.slug: "EDGE", edge.empty.slug: "EMPTY"})
     s = edge.product.slug
     # The edge product's pages first: the pages of its kind then come from the demo and empty products.
+    e = edge.empty.slug
     seeds = [f"/products/{s}/", f"/roadmap/{s}/", f"/roadmap/{s}/timeline/", f"/roadmap/{s}/matrix/",
-             f"/roadmap/{s}/list/", f"/roadmap/{s}/items/{edge.item.pk}/", f"/kpis/{s}/", f"/kpis/{s}/k/{edge.kpi.key}/",
-             f"/kpis/{s}/k/{edge.kpi.key}/?range=1y", f"/models/{s}/", f"/models/{s}/{edge.aimodel.pk}/",
-             f"/feedback/{s}/", f"/feedback/{s}/{edge.feedback.pk}/", f"/sprints/{s}/", f"/sources/{s}/",
-             f"/sources/{s}/{edge.source.pk}/", f"/sprints/{s}/{edge.long_sprint.pk}/", f"/products/{edge.empty.slug}/", f"/roadmap/{edge.empty.slug}/timeline/",
-             f"/kpis/{edge.empty.slug}/"]
+             f"/roadmap/{s}/list/", f"/roadmap/{s}/items/{edge.item.pk}/", f"/kpis/{s}/",
+             f"/kpis/{s}/k/{edge.kpi.key}/", f"/kpis/{s}/k/{edge.kpi.key}/?range=1y", f"/models/{s}/",
+             f"/models/{s}/{edge.aimodel.pk}/", f"/feedback/{s}/", f"/feedback/{s}/{edge.feedback.pk}/",
+             f"/sprints/{s}/", f"/sprints/{s}/{edge.long_sprint.pk}/", f"/sources/{s}/", f"/sources/{s}/{edge.source.pk}/",
+             f"/products/{e}/", f"/roadmap/{e}/timeline/", f"/kpis/{e}/"]
     out = os.path.join(artifacts_dir, "sweep")
     os.makedirs(out, exist_ok=True)
     for old in os.listdir(out):

@@ -37,3 +37,17 @@ def test_empty_data_says_so():
 def test_sentiment_trend_share_negative():
     fig = charts.sentiment_trend([{"week": WEEK, "avg": 0.25, "n": 4, "negative": 1}])
     assert list(fig.data[0].y) == [0.25] and list(fig.data[1].y) == [0.25]
+
+
+def test_a_lone_week_has_room_around_it_and_no_clock_time_ticks():
+    from datetime import datetime, timezone
+
+    from feedback.charts import sentiment_trend, volume_by_channel
+
+    week = datetime(2026, 11, 30, tzinfo=timezone.utc)
+    for fig in (volume_by_channel([{"week": week, "channel": "form", "n": 1}], [("form", "Form")]),
+                sentiment_trend([{"week": week, "avg": 0.0, "n": 1, "negative": 0}])):
+        axis = fig.to_plotly_json()["layout"]["xaxis"]
+        start, end = (datetime.fromisoformat(str(v)) for v in axis["range"])
+        assert (end - start).days == 28 and axis["dtick"] == 7 * 24 * 3600 * 1000
+        assert all("%H" not in stop["value"] for stop in axis["tickformatstops"])

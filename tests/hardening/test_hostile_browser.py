@@ -62,7 +62,7 @@ def test_dashboards_show_hostile_text_as_text_and_run_nothing(page, live_server)
         if label is None:
             continue
         assert label in state["svgText"], f"{path}: {state['svgText'][:300]}"
-        if "/roadmap/" not in path:  # timeline and matrix cut titles short
+        if "/roadmap/" not in path and "/kpis/" not in path:  # timeline, matrix and KPI legends cut long text
             assert LINK in state["svgText"], f"{path}: the link is not shown as text: {state['svgText'][:300]}"
 
     for path in (f"/feedback/{s}/dashboard/", f"/products/{s}/", f"/feedback/{s}/", f"/roadmap/{s}/",

@@ -38,7 +38,7 @@ def test_pm_creates_a_source_and_its_secret_never_comes_back(api, pm, kpi, metri
     assert body["config"] == {"url": f"{metrics_server.url}/good", "method": "GET", "json_path": "data.value",
                               "body": ""}
     assert body["secrets"] == {"headers": {"Authorization": "••••••65"}}
-    assert body["health"] == "new" and body["enabled"] and body["next_run_at"]
+    assert body["health"] == "new" and body["status"] == "never_run" and body["enabled"] and body["next_run_at"]
     assert "analytics-token" not in r.content.decode()
     source = MetricSource.objects.get()
     assert "analytics-token" not in source.secret  # encrypted at rest
@@ -161,6 +161,7 @@ def test_pull_now_runs_and_runs_list_them(api, pm, kpi, metrics_server, allow_lo
     r = api.get(f"{URL}{source_id}/runs/", {"status": "bogus"})
     assert r.status_code == 400 and "status" in r.json()["errors"]
     assert api.get(f"{URL}{source_id}/").json()["health"] == "ok"
+    assert api.get(f"{URL}{source_id}/").json()["status"] == "healthy"
 
 
 def test_test_connection_shows_what_would_be_stored_and_stores_nothing(api, pm, kpi, metrics_server,
