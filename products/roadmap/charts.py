@@ -29,14 +29,6 @@ STATUS_LABELS = {
 HORIZON_COLOURS = {"now": "#2563eb", "next": "#f59e0b", "later": "#94a3b8"}
 HORIZON_LABELS = {"now": "Now", "next": "Next", "later": "Later"}
 DAY_MS = 24 * 3600 * 1000
-# The dates a chart draws: what the forms accept (1900-01-01 to 2199-12-31). A date beyond
-# (an old row, an import) is drawn at the bound instead of breaking the page.
-FIRST_DAY = datetime.date(1900, 1, 1)
-LAST_DAY = datetime.date(2199, 12, 31)
-
-
-def _clamp(d: datetime.date) -> datetime.date:
-    return min(max(d, FIRST_DAY), LAST_DAY)
 
 
 def _quarter_start(d: datetime.date) -> datetime.date:

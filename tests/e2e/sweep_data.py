@@ -18,8 +18,10 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-FIRST_DAY = dt.date(1900, 1, 1)
-LAST_DAY = dt.date(2199, 12, 31)
+from pmhub import limits
+
+FIRST_DAY = limits.DATE_MIN
+LAST_DAY = limits.DATE_MAX
 
 
 def unbroken(prefix: str, length: int) -> str:

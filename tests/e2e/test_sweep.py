@@ -33,9 +33,6 @@ SWEEP_ROLES = tuple(os.environ.get("PMHUB_SWEEP_ROLES", ",".join(ROLES)).split("
 SKIP = re.compile(r"^/(logout|admin|api/v1|api/schema|mlflow|healthz|static|media)(/|\?|$)"
                   r"|export|download|\.csv|format=")
 KEEP_QUERY = {("range", "1y")}  # the longest range: the most ship notes and the widest axis
-# Known problems another branch fixes (issue 18 point 2, Swagger UI under our CSP: branch i18a).
-# The coordinator removes an entry once its fix is merged; the page is still visited and screenshot.
-KNOWN_CONSOLE_ERRORS = {"/api/docs/": "Content Security Policy"}
 PAGE_STATE = """() => ({
   scrollWidth: document.documentElement.scrollWidth,
   innerWidth: window.innerWidth,
@@ -127,8 +124,6 @@ def _sweep(browser, base: str, role: str, seeds: list[str], slugs: dict, out: st
         if state["scrollWidth"] > state["innerWidth"]:
             problems.append(f"{where}: {state['scrollWidth']} px wide in a {state['innerWidth']}-px window;"
                             f" wide: {state['wide']}")
-        known = KNOWN_CONSOLE_ERRORS.get(urlparse(path).path)
-        errors[:] = [e for e in errors if not (known and known in e)]
         if errors:
             problems.append(f"{where}: {errors[:3]}")
         for href in state["links"]:
