@@ -21,10 +21,11 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt clients/python/pyproject.tom
 run: $(VENV)/.runtime
 	$(BIN)/python manage.py runstack
 
-## test: the whole suite against PostgreSQL and Redis (defaults: localhost)
+## test: the whole suite against PostgreSQL and Redis (defaults: localhost; started when down)
 test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/pmhub
 test: export REDIS_URL ?= redis://127.0.0.1:6379/15
 test: $(VENV)/.dev
+	@bash .ci/start-services
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## bench: the benchmarks under bench/ (they print figures)

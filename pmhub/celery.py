@@ -7,6 +7,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pmhub.settings")
 
 app = Celery("pmhub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+@signals.setup_logging.connect
+def _log_through_django_settings(**kwargs):
+    """Workers and beat log through Django's LOGGING, not Celery's own set-up: one place
+    sets every process's levels (settings.py keeps routine task lines quiet)."""
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+
+
 # Celery's Django fixup closes every database connection before and after each
 # task unless this is set, so each task paid for a new PostgreSQL backend (a
 # fork and a cold catalog cache: several ms of server CPU for a 1-ms KPI

@@ -4,7 +4,7 @@ Used by `make run`. Migrates and seeds demo data first (both idempotent).
 Two workers: `worker` (prefork pool, default queue: CPU-bound work such as CSV
 imports, evaluations, digests) and `pulls` (threads pool, the `pulls` queue:
 metric pulls, which mostly wait on the network). Ctrl-C (or SIGTERM) stops
-them all. Honcho supervises the processes: when one exits, the others are
+them all cleanly (pmhub/supervisor.py): when one exits, the others are
 stopped too, so a half-running stack never lingers.
 """
 import os
@@ -29,46 +29,32 @@ class Command(BaseCommand):
                             help="Threads of the pulls worker.")
 
     def handle(self, *args, host, port, no_seed, concurrency, pull_concurrency, **options):
-        from honcho.manager import Manager
+        from pmhub.supervisor import Supervisor
 
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("Database migrated.")
         if not no_seed:
             call_command("seed_demo")
-        python = sys.executable
-        bindir = os.path.dirname(python)
+        bindir = os.path.dirname(sys.executable)
         celery = os.path.join(bindir, "celery")
-        gunicorn = os.path.join(bindir, "gunicorn")
         env = dict(os.environ, PYTHONUNBUFFERED="1", DJANGO_SETTINGS_MODULE="pmhub.settings")
         where = "PostgreSQL" if settings.DATABASES["default"]["ENGINE"].endswith("postgresql") else "SQLite"
         broker = "Redis" if settings.REDIS_URL else "file-system broker"
         self.stdout.write(f"pmhub on http://{host}:{port}/ ({where}, {broker}); "
                           f"Ctrl-C stops web, workers and beat.")
         self.stdout.flush()
-        manager = Manager()
-        manager.add_process(
-            "web",
-            f"{gunicorn} pmhub.wsgi:application --bind {host}:{port} --workers 2 --threads 4 "
-            f"--timeout 60 --graceful-timeout 5 --keep-alive 15 --access-logfile -",
-            env=env,
-        )
-        default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
-        manager.add_process(
-            "worker",
-            f"{celery} -A pmhub worker --loglevel INFO --queues {default_queue} --concurrency {concurrency} "
-            f"--hostname {default_queue}@%h",
-            env=env,
-        )
-        manager.add_process(
-            "pulls",
-            f"{celery} -A pmhub worker --loglevel INFO --queues {settings.PMHUB_PULL_QUEUE} --pool threads "
-            f"--concurrency {pull_concurrency} --hostname pulls@%h",
-            env=env,
-        )
-        manager.add_process(
-            "beat",
-            f"{celery} -A pmhub beat --loglevel INFO --schedule {settings.CELERY_BEAT_SCHEDULE_FILENAME}",
-            env=env,
-        )
-        manager.loop()
-        sys.exit(manager.returncode)
+        stack = Supervisor(env=env)
+        # gunicorn's own lines only from WARNING up; its access log without static files.
+        stack.add("web", [os.path.join(bindir, "gunicorn"), "pmhub.wsgi:application", "--bind", f"{host}:{port}",
+                          "--workers", "2", "--threads", "4", "--timeout", "60", "--graceful-timeout", "5",
+                          "--keep-alive", "15", "--log-level", "warning", "--access-logfile", "-",
+                          "--logger-class", "pmhub.logs.AccessLogger",
+                          "--access-logformat", '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'])
+        # --quiet: no banner. Levels come from settings.LOGGING (pmhub/celery.py).
+        stack.add("worker", [celery, "-A", "pmhub", "--quiet", "worker", "--queues", settings.CELERY_TASK_DEFAULT_QUEUE,
+                             "--concurrency", str(concurrency), "--hostname", f"{settings.CELERY_TASK_DEFAULT_QUEUE}@%h"])
+        stack.add("pulls", [celery, "-A", "pmhub", "--quiet", "worker", "--queues", settings.PMHUB_PULL_QUEUE,
+                            "--pool", "threads", "--concurrency", str(pull_concurrency), "--hostname", "pulls@%h"])
+        stack.add("beat", [celery, "-A", "pmhub", "--quiet", "beat",
+                           "--schedule", str(settings.CELERY_BEAT_SCHEDULE_FILENAME)])
+        sys.exit(stack.run())
