@@ -180,3 +180,24 @@ def test_roadmap_pages_draw_rice_at_the_bounds(client, product, pm):
     login(client, pm)
     for view in ("", "list/", "timeline/", "matrix/"):
         assert client.get(f"/roadmap/{product.slug}/{view}").status_code == 200, view
+
+
+def test_sprint_and_objective_pages_draw_at_the_bounds(client, product, pm):
+    from kpis.services.kpis import objective_create
+    from products.sprints.services import sprint_create, sprint_start
+
+    last = sprint_create(actor=pm, product=product, name="Last", start_date=datetime.date(2199, 12, 18),
+                         end_date=datetime.date(2199, 12, 31))
+    sprint_start(actor=pm, sprint=last)
+    sprint_create(actor=pm, product=product, name="First", start_date=datetime.date(1900, 1, 1),
+                  end_date=datetime.date(1900, 1, 14))
+    objective_create(actor=pm, product=product, title="Centuries", start_date=datetime.date(1900, 1, 1),
+                     end_date=datetime.date(2199, 12, 31))
+    with pytest.raises(ValidationError) as exc:
+        objective_create(actor=pm, product=product, title="Too far", start_date=datetime.date(2026, 1, 1),
+                         end_date=datetime.date(9999, 12, 31))
+    assert exc.value.message_dict["end_date"] == [DATE_ERROR]
+    login(client, pm)
+    for url in (f"/sprints/{product.slug}/", f"/sprints/{product.slug}/{last.pk}/", f"/kpis/{product.slug}/",
+                f"/products/{product.slug}/", "/"):
+        assert client.get(url).status_code == 200, url
