@@ -134,12 +134,6 @@ def int_form_field(lo: int, hi: int, **kwargs) -> forms.IntegerField:
         "invalid": message, "min_value": message, "max_value": message}, **kwargs)
 
 
-def value_form_field(**kwargs) -> forms.FloatField:
-    message = value_message()
-    return forms.FloatField(min_value=-VALUE_MAX, max_value=VALUE_MAX, error_messages={
-        "invalid": message, "min_value": message, "max_value": message}, **kwargs)
-
-
 def say_length_limits(form: forms.BaseForm) -> None:
     """Drop the maxlength attribute Django puts on text inputs: the browser silently cuts a
     pasted text at it. The server's error then says the limit and the length pasted."""
@@ -169,10 +163,6 @@ def bounded_form_fields(form: forms.BaseForm, *, values=(), dates=()) -> None:
 def date_serializer_field(**kwargs) -> serializers.DateField:
     return serializers.DateField(validators=[validate_date], error_messages={
         "invalid": f"Enter a valid date (YYYY-MM-DD) {DATE_RANGE_TEXT}."}, **kwargs)
-
-
-def datetime_serializer_field(**kwargs) -> serializers.DateTimeField:
-    return serializers.DateTimeField(validators=[validate_date], **kwargs)
 
 
 def int_serializer_field(lo: int, hi: int, **kwargs) -> serializers.IntegerField:

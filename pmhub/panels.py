@@ -14,7 +14,7 @@ A panel returns HTML (from a template, so it is escaped) or "" to show nothing.
 
 Slots in use: "product_overview" (product detail page, obj=Product),
 "roadmap_item_detail" (obj=RoadmapItem), "kpi_detail" (obj=KPI),
-"model_detail" (obj=AIModel).
+"model_detail" (obj=AIModel), "home" (the home page, obj=the user).
 """
 from collections import defaultdict
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from kpis.ml.models import AIModel, ModelMetric, ModelVersion, StageTransition
 from kpis.timeseries.models import Series
 from kpis.timeseries.services import PointIn, series_delete, series_points_upsert_many
+from pmhub import limits
 from pmhub.audit import audit_record
 from pmhub.outbox import delay_on_commit
 from pmhub.permissions import require
@@ -327,7 +328,7 @@ def metric_entries_validate(entries, *, now: datetime | None = None) -> list[Met
     out: list[MetricIn] = []
     errors: dict[str, list[str]] = {}
     append = out.append
-    isfinite = math.isfinite
+    vmin, vmax, value_message = -limits.VALUE_MAX, limits.VALUE_MAX, limits.value_message()
     good_keys: set[str] = set()  # keys repeat across a batch: check each once
     parsed_ts: dict = {}  # so do timestamps (every key of one step shares its ts)
     for i, entry in enumerate(entries):
@@ -345,14 +346,14 @@ def metric_entries_validate(entries, *, now: datetime | None = None) -> list[Met
             else:
                 good_keys.add(key)
         if type(value) is float:
-            if not isfinite(value):
-                errors[f"metrics[{i}].value"] = ["Must be a finite number (not NaN or infinity)."]
+            if not vmin <= value <= vmax:  # False for NaN and infinities too (pmhub.limits)
+                errors[f"metrics[{i}].value"] = [value_message]
                 bad = True
         elif type(value) is int:
-            try:
+            if vmin <= value <= vmax:
                 value = float(value)
-            except OverflowError:
-                errors[f"metrics[{i}].value"] = ["Must be a finite number (this one is too large)."]
+            else:
+                errors[f"metrics[{i}].value"] = [value_message]
                 bad = True
         else:
             errors[f"metrics[{i}].value"] = ["This field is required." if value is None else "Must be a number."]

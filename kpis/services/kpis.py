@@ -98,6 +98,7 @@ def _points_parse(items: list, field: str) -> CheckedPoints:
     fromiso = datetime.fromisoformat
     utc = dt_timezone.utc
     new = tuple.__new__  # PointIn(ts, value) without NamedTuple's Python-level __new__: 10,000 times per batch
+    vmin, vmax = -VALUE_MAX, VALUE_MAX  # pmhub.limits' bounds, as locals in the loop
     for i, item in enumerate(items):
         if type(item) is not dict:
             errors.add(f"{field}[{i}]", 'Each point is an object {"ts": …, "value": …}.')
@@ -132,11 +133,11 @@ def _points_parse(items: list, field: str) -> CheckedPoints:
             errors.add(f"{field}[{i}].ts", f"Out of range: timestamps go from 1970 to one day from now; got {ts.isoformat()}.")
         tv = type(value)
         if tv is float:
-            if not -VALUE_MAX <= value <= VALUE_MAX:  # False for NaN too
+            if not vmin <= value <= vmax:  # False for NaN and infinities too
                 errors.add(f"{field}[{i}].value", VALUE_MESSAGE)
                 ok = False
         elif tv is int:
-            if -VALUE_MAX <= value <= VALUE_MAX:
+            if vmin <= value <= vmax:
                 value = float(value)
             else:
                 errors.add(f"{field}[{i}].value", VALUE_MESSAGE)

@@ -167,5 +167,37 @@ def test_custom_range_at_the_bounds_draws(client, product, viewer):
     kpi = make_kpi(product, "activation", target=1)
     add_points(kpi, [1, 2, 3])
     login(client, viewer)
-    page = client.get(f"/kpis/{product.slug}/?from=1900-01-01&to=2199-12-31").content.decode()
-    assert "1900-01-01 to 2199-12-31" in page and 'data-testid="range-error"' not in page
+    for url in (f"/kpis/{product.slug}/", f"/kpis/{product.slug}/k/{kpi.key}/"):
+        page = client.get(f"{url}?from=1900-01-01&to=2199-12-31").content.decode()
+        assert "1900-01-01 to 2199-12-31" in page and 'data-testid="range-error"' not in page
+
+
+def test_roadmap_pages_draw_rice_at_the_bounds(client, product, pm):
+    roadmap_item_create(actor=pm, product=product, title="Huge", reach=limits.REACH_MAX, impact=3, confidence=100,
+                        effort="0.01", start_date=datetime.date(1900, 1, 1), target_date=datetime.date(2199, 12, 31))
+    roadmap_item_create(actor=pm, product=product, title="Tiny", reach=0, impact="0.25", confidence=0,
+                        effort=limits.EFFORT_MAX)
+    login(client, pm)
+    for view in ("", "list/", "timeline/", "matrix/"):
+        assert client.get(f"/roadmap/{product.slug}/{view}").status_code == 200, view
+
+
+def test_sprint_and_objective_pages_draw_at_the_bounds(client, product, pm):
+    from kpis.services.kpis import objective_create
+    from products.sprints.services import sprint_create, sprint_start
+
+    last = sprint_create(actor=pm, product=product, name="Last", start_date=datetime.date(2199, 12, 18),
+                         end_date=datetime.date(2199, 12, 31))
+    sprint_start(actor=pm, sprint=last)
+    sprint_create(actor=pm, product=product, name="First", start_date=datetime.date(1900, 1, 1),
+                  end_date=datetime.date(1900, 1, 14))
+    objective_create(actor=pm, product=product, title="Centuries", start_date=datetime.date(1900, 1, 1),
+                     end_date=datetime.date(2199, 12, 31))
+    with pytest.raises(ValidationError) as exc:
+        objective_create(actor=pm, product=product, title="Too far", start_date=datetime.date(2026, 1, 1),
+                         end_date=datetime.date(9999, 12, 31))
+    assert exc.value.message_dict["end_date"] == [DATE_ERROR]
+    login(client, pm)
+    for url in (f"/sprints/{product.slug}/", f"/sprints/{product.slug}/{last.pk}/", f"/kpis/{product.slug}/",
+                f"/products/{product.slug}/", "/"):
+        assert client.get(url).status_code == 200, url
