@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('kpis', '0007_point_series_no_db_constraint'),
+        ('kpis', '0008_rollup_last_step_for_incremental_merge'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
