@@ -389,7 +389,8 @@ def _upsert_sqlite(series_id: int, batch: list[PointIn]) -> int:
         for i in range(0, len(rows), 5000):
             cursor.execute(
                 # The timestamp as sent (text): a datetime column would come back parsed.
-                f"SELECT json_extract(j.value, '$[0]'), p.step, p.value FROM json_each(%s) AS j JOIN {point_table} p "
+                # CROSS JOIN: SQLite then loops over the keys, one index search each.
+                f"SELECT json_extract(j.value, '$[0]'), p.step, p.value FROM json_each(%s) AS j CROSS JOIN {point_table} p "
                 f"ON p.series_id = %s AND p.ts = json_extract(j.value, '$[0]') AND p.step = json_extract(j.value, '$[1]')",
                 [json.dumps([[ts, step] for ts, step, _ in rows[i:i + 5000]]), series_id])
             existing.update(((ts, step), value) for ts, step, value in cursor.fetchall())
