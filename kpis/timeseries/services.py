@@ -68,8 +68,9 @@ def series_points_upsert(*, series: Series | int, points: Iterable[PointIn]) -> 
     Callers validate first (finite values, aware timestamps); this checks the
     invariants again because a bad point must never reach the store. Runs in
     one transaction: either the whole batch is stored or nothing is. The hourly
-    and daily rollups of the buckets the batch touched are recomputed in the
-    same transaction (see series_rollups_refresh).
+    and daily rollups of the buckets the batch touched are kept equal to a
+    GROUP BY of their raw points in the same transaction (see the write path
+    below: new points merge as deltas, overwritten ones recompute their hour).
     """
     return series_points_upsert_many(batches={_series_id(series): points})
 
@@ -77,10 +78,10 @@ def series_points_upsert(*, series: Series | int, points: Iterable[PointIn]) -> 
 def series_points_upsert_many(*, batches: Mapping[Series | int, Iterable[PointIn]], savepoint: bool = True) -> int:
     """series_points_upsert for several series at once (model metrics: one series per key).
 
-    Same guarantees, one transaction for all. On PostgreSQL it is three
-    statements whatever the number of series and points: the series' advisory
-    locks, one upsert of every point, one recomputation of every touched
-    hourly and daily rollup. Returns the number of distinct points sent (a
+    Same guarantees, one transaction for all. On PostgreSQL a batch of new
+    points is one statement whatever the number of series and points (and no
+    BEGIN or COMMIT outside a caller's transaction); one meeting stored points
+    is three (see _upsert_postgresql). Returns the number of distinct points sent (a
     point repeated within the batch counts once: the last one wins).
     savepoint=False, inside a caller's transaction: no savepoint around the
     batch (two round trips less); an error then rolls that whole transaction back.
@@ -389,7 +390,8 @@ def _upsert_sqlite(series_id: int, batch: list[PointIn]) -> int:
         for i in range(0, len(rows), 5000):
             cursor.execute(
                 # The timestamp as sent (text): a datetime column would come back parsed.
-                f"SELECT json_extract(j.value, '$[0]'), p.step, p.value FROM json_each(%s) AS j JOIN {point_table} p "
+                # CROSS JOIN: SQLite then loops over the keys, one index search each.
+                f"SELECT json_extract(j.value, '$[0]'), p.step, p.value FROM json_each(%s) AS j CROSS JOIN {point_table} p "
                 f"ON p.series_id = %s AND p.ts = json_extract(j.value, '$[0]') AND p.step = json_extract(j.value, '$[1]')",
                 [json.dumps([[ts, step] for ts, step, _ in rows[i:i + 5000]]), series_id])
             existing.update(((ts, step), value) for ts, step, value in cursor.fetchall())

@@ -226,6 +226,25 @@ def test_outsider_sees_nothing(outsider, product, run_id, experiment):
     assert o.post("experiments/search")[1] == {"experiments": []}
 
 
+def test_outsider_cannot_log_into_a_run_it_cannot_see(outsider, ds, run_id):
+    """log-metric and log-batch read the run and the caller's role in one query of their own."""
+    from kpis.timeseries.models import Point
+
+    before = Point.objects.count()
+    o = Mlflow(outsider)
+    status, body = o.post("runs/log-metric", {"run_id": run_id, "key": "x", "value": 1, "timestamp": now_ms()})
+    assert (status, body["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+    status, body = o.post("runs/log-batch", {"run_id": run_id, "metrics": [
+        {"key": "x", "value": 1, "timestamp": now_ms(), "step": 1}]})
+    assert (status, body["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+    assert Point.objects.count() == before
+    # The data scientist's next log-metric goes to the key's series, found with the run.
+    assert ds.post("runs/log-metric", {"run_id": run_id, "key": "x", "value": 2, "timestamp": now_ms(), "step": 3})[0] == 200
+    assert ds.post("runs/log-metric", {"run_id": run_id, "key": "x", "value": 5, "timestamp": now_ms(), "step": 4})[0] == 200
+    status, body = ds.get("metrics/get-history", {"run_id": run_id, "metric_key": "x"})
+    assert status == 200 and [m["value"] for m in body["metrics"]] == [2.0, 5.0]
+
+
 def test_no_anonymous_access_and_basic_auth(data_scientist, run_id):
     status, body = Mlflow().get("runs/get", {"run_id": run_id})
     assert (status, body["error_code"]) == (401, "UNAUTHENTICATED")

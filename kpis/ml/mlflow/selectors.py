@@ -4,7 +4,8 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db import connection
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from kpis.ml.mlflow.models import MlflowRun
 from kpis.ml.models import AIModel, ModelMetric
@@ -62,28 +63,54 @@ def run_get_for_write(*, user, run_id: str, metric_key: str | None = None) -> Ml
     Log-metric asks this for every metric a training loop logs, so it replaces
     the visibility subquery and the separate role query of run_get_for_user.
     """
-    from kpis.ml.models import KpiModelFeed
+    from kpis.ml.models import AIModel, KpiModelFeed, ModelVersion
     from pmhub.permissions import role_remember, user_can
     from pmhub.roles import Action
-    from products.models import Membership
+    from products.models import Membership, Product
 
     if not isinstance(run_id, str) or not run_id or len(run_id) > 32:
         return None
-    qs = MlflowRun.objects.select_related("version__model__product").annotate(
-        model_has_feeds=Exists(KpiModelFeed.objects.filter(model_id=OuterRef("version__model_id"))))
-    if metric_key is not None:
-        qs = qs.annotate(metric_series_id=Subquery(ModelMetric.objects.filter(
-            version_id=OuterRef("version_id"), key=metric_key).values("series_id")[:1]))
+    # Hand-written SQL: the ORM took ~3 ms of CPU to build this query (four models,
+    # three subqueries, each subquery's default ordering) for a 0.2 ms execution.
+    models = (MlflowRun, ModelVersion, AIModel, Product)
+    fields = [[f for f in m._meta.concrete_fields] for m in models]
+    aliases = ("r", "v", "a", "p")
+    columns = ", ".join(f'{alias}."{f.column}"' for alias, fs in zip(aliases, fields) for f in fs)
     member = getattr(user, "is_authenticated", False) and not user.is_staff
-    if member:
-        qs = qs.annotate(_member_role=Subquery(
-            Membership.objects.filter(user=user, product_id=OuterRef("version__model__product_id")).values("role")[:1]))
-    run = qs.filter(run_uuid=run_id).first()
-    if run is None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT {columns},
+                   EXISTS (SELECT 1 FROM {KpiModelFeed._meta.db_table} f WHERE f.model_id = a.id),
+                   (SELECT mm.series_id FROM {ModelMetric._meta.db_table} mm
+                    WHERE mm.version_id = v.id AND mm.key = %s LIMIT 1),
+                   (SELECT ms.role FROM {Membership._meta.db_table} ms
+                    WHERE ms.user_id = %s AND ms.product_id = p.id LIMIT 1)
+            FROM {MlflowRun._meta.db_table} r
+            JOIN {ModelVersion._meta.db_table} v ON v.id = r.version_id
+            JOIN {AIModel._meta.db_table} a ON a.id = v.model_id
+            JOIN {Product._meta.db_table} p ON p.id = a.product_id
+            WHERE r.run_uuid = %s""",
+            [metric_key, user.pk if member else None, run_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
         return None
-    product = run.version.model.product
+    objects, at = [], 0
+    for model, alias, fs in zip(models, aliases, fields):
+        values = []
+        for f, value in zip(fs, row[at:at + len(fs)]):
+            col = f.get_col(alias)  # the converters the ORM would apply (JSON, SQLite's datetimes)
+            for convert in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
+                value = convert(value, col, connection)
+            values.append(value)
+        objects.append(model.from_db(connection.alias, [f.attname for f in fs], values))
+        at += len(fs)
+    run, version, model, product = objects
+    version.model, model.product = model, product  # as select_related would
+    run.version = version
+    run.model_has_feeds, run.metric_series_id, role = row[at:]
     if member:
-        role_remember(user, product.pk, run._member_role)
+        role_remember(user, product.pk, role)
     return run if user_can(user, product, Action.VIEW) else None
 
 
