@@ -248,3 +248,60 @@ def test_the_run_link_the_client_prints_lands_on_the_model_page(page, live_serve
     page.wait_for_url(f"**/models/search/{model.pk}/#run-{run.run_uuid}")
     assert page.locator(f"#run-{run.run_uuid}").inner_text().startswith("v7")
     assert errors == []
+
+
+@pytest.fixture
+def s3_pmhub(transactional_db, tmp_path):
+    """moto's S3-compatible server (PyPI moto[server]) and a gunicorn whose artifact storage is a bucket there."""
+    import sys
+
+    import boto3
+
+    from tests.fixtures_live import _log_path, free_port, process_env, spawn, stop, wait_for_port
+
+    s3_port = free_port()
+    moto = spawn([os.path.join(os.path.dirname(sys.executable), "moto_server"), "-H", "127.0.0.1", "-p", str(s3_port)],
+                 dict(os.environ), _log_path("moto"))
+    web = None
+    try:
+        wait_for_port(s3_port, moto)
+        endpoint = f"http://127.0.0.1:{s3_port}"
+        creds = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "region_name": "us-east-1"}
+        s3 = boto3.client("s3", endpoint_url=endpoint, **creds)
+        s3.create_bucket(Bucket="pmhub-artifacts")
+        port = free_port()
+        env = process_env(MLFLOW_ARTIFACTS_S3_BUCKET="pmhub-artifacts", MLFLOW_ARTIFACTS_S3_ENDPOINT_URL=endpoint,
+                          MLFLOW_ARTIFACTS_S3_ACCESS_KEY_ID="test", MLFLOW_ARTIFACTS_S3_SECRET_ACCESS_KEY="test",
+                          MLFLOW_ARTIFACTS_S3_REGION="us-east-1", MLFLOW_ARTIFACT_TMP_DIR=str(tmp_path))
+        web = spawn([os.path.join(os.path.dirname(sys.executable), "gunicorn"), "pmhub.wsgi:application", "--bind",
+                     f"127.0.0.1:{port}", "--workers", "2", "--threads", "4", "--timeout", "60"], env,
+                    _log_path("gunicorn-s3"))
+        wait_for_port(port, web)
+        yield f"http://127.0.0.1:{port}", s3
+    finally:
+        if web is not None:
+            stop(web)
+        stop(moto)
+
+
+def test_artifacts_in_s3_compatible_storage(s3_pmhub, team, tmp_path):
+    base, s3 = s3_pmhub
+    product, ds, _viewer = team
+    _, token = api_token_create(user=ds, name="jobs")
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    (tmp_path / "w.bin").write_bytes(data)
+    code = r"""
+import hashlib, json, sys, tempfile, mlflow
+mlflow.set_experiment("search/ranker")
+with mlflow.start_run(run_name="s3") as run:
+    mlflow.log_artifact(sys.argv[1], artifact_path="weights")
+    mlflow.log_dict({"a": 1}, "config.json")
+local = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="weights/w.bin",
+                                            dst_path=tempfile.mkdtemp())
+print("RESULT " + json.dumps({"sha": hashlib.sha256(open(local, "rb").read()).hexdigest(),
+                              "config": mlflow.artifacts.load_dict(f"runs:/{run.info.run_id}/config.json")}))
+"""
+    out = result(run_client(code, base, token, str(tmp_path / "w.bin")))
+    assert out == {"sha": hashlib.sha256(data).hexdigest(), "config": {"a": 1}}
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket="pmhub-artifacts")["Contents"]}
+    assert f"mlflow-artifacts/blobs/{out['sha'][:2]}/{out['sha']}" in keys

@@ -26,6 +26,21 @@ def _length(request) -> int | None:
         raise invalid("Content-Length must be a number.") from None
 
 
+def _body_chunks(request, length: int | None):
+    """The request body in chunks, never whole.
+
+    gunicorn's wsgi.input (its Body) refills from the connection 1 KB at a time, which
+    caps an upload near 80 MB/s of CPU; its reader, asked for 256 KB at a time, is what
+    the socket gives (bench/mlflow_artifacts.py). Read from it while nothing has been
+    buffered yet and the length is known; any other server gets the plain stream.
+    """
+    raw = request.META.get("wsgi.input")
+    reader, buffered = getattr(raw, "reader", None), getattr(raw, "buf", None)
+    if length is not None and reader is not None and hasattr(buffered, "tell") and buffered.tell() == 0:
+        return art.stream_chunks(reader, length, chunk=256 * 1024)
+    return art.stream_chunks(request, length)
+
+
 def _json(request) -> dict:
     try:
         data = json.loads(request.read(1024 * 1024) or b"{}")
@@ -80,7 +95,7 @@ def artifact(request, path: str):
     if request.method == "PUT":
         length = _length(request) if request.META.get("CONTENT_LENGTH") else None
         loc = art.locate(user=user, raw_path=path)
-        art.artifact_upload(actor=user, location=loc, chunks=art.stream_chunks(request, length), length=length,
+        art.artifact_upload(actor=user, location=loc, chunks=_body_chunks(request, length), length=length,
                             content_type=request.META.get("CONTENT_TYPE", ""))
         return JsonResponse({})
     loc = art.locate(user=user, raw_path=path, allow_root=request.method == "GET")
@@ -140,7 +155,7 @@ def mpu_part(request, token: str):
     """PUT one part to its signed URL (the URL is the credential, as a presigned S3 URL is)."""
     _method(request, "PUT")
     length = _length(request) if request.META.get("CONTENT_LENGTH") else None
-    sha = art.part_upload(token=token, chunks=art.stream_chunks(request, length), length=length)
+    sha = art.part_upload(token=token, chunks=_body_chunks(request, length), length=length)
     resp = JsonResponse({})
     resp["ETag"] = f'"{sha}"'
     return resp
