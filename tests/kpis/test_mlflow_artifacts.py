@@ -233,20 +233,31 @@ def test_a_promotion_in_pmhub_is_seen_by_the_client(gunicorn_server, team):
     assert proc.stdout.split("RESULT ", 1)[1].split() == ["Production"], proc.stderr[-2000:]
 
 
-def test_the_run_link_the_client_prints_lands_on_the_model_page(page, live_server, team):
+def test_the_run_link_the_client_prints_lands_on_the_model_page(page, live_server, team, artifacts_dir):
     from tests.fixtures_live import login
 
     from kpis.ml.mlflow.services import mlflow_experiment_create, mlflow_run_create
 
     product, ds, viewer = team
+    from kpis.ml.mlflow.models import RegisteredVersion
+    from kpis.ml.mlflow.registry import registry_alias_set
+
     model = mlflow_experiment_create(actor=ds, name="search/ranker")
     run = mlflow_run_create(actor=ds, model=model, run_name="v7")
+    rv = RegisteredVersion.objects.create(version=run.version, model=model, number=1, source="runs:/x/model")
+    registry_alias_set(actor=ds, model=model, alias="champion-" + "x" * 200, rv=rv)
+    ArtifactFile.objects.create(model=model, path=f"{run.run_uuid}/artifacts/" + "y" * 900, blob="blobs/00/0",
+                                size=10**12, sha256="0" * 64)
     errors = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.set_viewport_size({"width": 1280, "height": 900})
     login(page, "exec", factories.PASSWORD)
     page.goto(f"{live_server.url}/mlflow/#/experiments/{model.pk}/runs/{run.run_uuid}")
     page.wait_for_url(f"**/models/search/{model.pk}/#run-{run.run_uuid}")
-    assert page.locator(f"#run-{run.run_uuid}").inner_text().startswith("v7")
+    row = page.locator(f"#run-{run.run_uuid}").inner_text()
+    assert row.startswith("v7") and "1 file, 931.3" in row and "search.ranker v1" in row
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    page.screenshot(path=os.path.join(artifacts_dir, "mlflow-run-link-model-page.png"), full_page=True)
     assert errors == []
 
 
