@@ -316,3 +316,29 @@ print("RESULT " + json.dumps({"sha": hashlib.sha256(open(local, "rb").read()).he
     assert out == {"sha": hashlib.sha256(data).hexdigest(), "config": {"a": 1}}
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket="pmhub-artifacts")["Contents"]}
     assert f"mlflow-artifacts/blobs/{out['sha'][:2]}/{out['sha']}" in keys
+
+
+def test_run_artifacts_page_tree_sizes_previews_and_roles(client, team, tmp_path):
+    from kpis.ml.mlflow import artifacts as art
+    from kpis.ml.mlflow.services import mlflow_experiment_create, mlflow_run_create
+
+    product, ds, viewer = team
+    model = mlflow_experiment_create(actor=ds, name="search/ranker")
+    run = mlflow_run_create(actor=ds, model=model, run_name="v1")
+    files = {"config.json": b'{"lr": 0.01}', "preds.csv": b"x,y\n1,<b>a</b>\n", "notes.txt": b"<script>x</script>",
+             "plots/curve.png": b"\x89PNG\r\n\x1a\n" + b"0" * 100, "model.svg": b"<svg onload=alert(1)></svg>"}
+    for name, data in files.items():
+        loc = art.Location(model, f"{run.run_uuid}/artifacts/{name}")
+        art.artifact_upload(actor=ds, location=loc, chunks=iter([data]), length=len(data))
+    outsider = factories.UserFactory(username="outsider")
+    client.force_login(outsider)
+    assert client.get(f"/mlflow/runs/{run.run_uuid}/artifacts/").status_code == 404
+    client.force_login(viewer)
+    html = client.get(f"/mlflow/runs/{run.run_uuid}/artifacts/").content.decode()
+    assert "plots/curve.png" in html and "&lt;script&gt;" in html and "<script>x" not in html
+    assert "&lt;b&gt;a&lt;/b&gt;" in html and '"lr": 0.01' in html.replace("&quot;", '"')
+    png = client.get(f"/mlflow/runs/{run.run_uuid}/artifacts/file/{run.run_uuid}/artifacts/plots/curve.png")
+    assert png["Content-Type"] == "image/png" and png["Content-Disposition"].startswith("inline")
+    svg = client.get(f"/mlflow/runs/{run.run_uuid}/artifacts/file/{run.run_uuid}/artifacts/model.svg")
+    assert svg["Content-Type"] == "application/octet-stream" and svg["Content-Disposition"].startswith("attachment")
+    assert b"".join(svg.streaming_content) == files["model.svg"]
