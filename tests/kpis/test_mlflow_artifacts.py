@@ -342,3 +342,36 @@ def test_run_artifacts_page_tree_sizes_previews_and_roles(client, team, tmp_path
     svg = client.get(f"/mlflow/runs/{run.run_uuid}/artifacts/file/{run.run_uuid}/artifacts/model.svg")
     assert svg["Content-Type"] == "application/octet-stream" and svg["Content-Disposition"].startswith("attachment")
     assert b"".join(svg.streaming_content) == files["model.svg"]
+
+
+def test_export_import_carries_the_index_not_the_bytes(transactional_db, team):
+    """Moved to another pmhub (here: the same database after deleting the original): the rows come
+    back; the bytes come back once the storage's blobs are copied alongside, as the README says."""
+    import io
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+    from django.http import Http404
+
+    from kpis.ml.mlflow import artifacts as art
+    from kpis.ml.mlflow.services import mlflow_experiment_create, mlflow_run_create
+    from products.services import product_delete
+    from products.transfer import product_export, product_import
+
+    product, ds, _viewer = team
+    model = mlflow_experiment_create(actor=ds, name="search/ranker")
+    run = mlflow_run_create(actor=ds, model=model, run_name="v1")
+    row = art.artifact_upload(actor=ds, location=art.Location(model, f"{run.run_uuid}/artifacts/w.bin"),
+                              chunks=iter([b"weights"]), length=7)
+    buf = io.StringIO()
+    product_export(product=product, stream=buf)
+    product_delete(actor=factories.member(product, "pm", "pm"), product=product)
+    assert not storages["mlflow_artifacts"].exists(row.blob)  # deleting the product deleted its bytes
+    buf.seek(0)
+    moved = product_import(stream=buf)
+    copied = ArtifactFile.objects.get(model__product=moved)
+    assert (copied.path, copied.blob, copied.sha256, copied.size) == (row.path, row.blob, row.sha256, 7)
+    with pytest.raises(Http404):
+        art.blob_chunks(copied.blob)  # bytes not carried: a clear 404
+    storages["mlflow_artifacts"].save(row.blob, ContentFile(b"weights"))  # the operator copies the blobs
+    assert b"".join(art.blob_chunks(copied.blob)) == b"weights"
