@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import posixpath
 import re
 import tempfile
 import uuid
@@ -466,7 +465,3 @@ def multipart_abort(*, actor, location: Location, upload_id: str) -> None:
     upload = _upload_for(actor, location, upload_id)
     upload.delete()
     _parts_delete([upload.upload_id])
-
-
-def posix_join(*parts: str) -> str:
-    return posixpath.join(*[p for p in parts if p])

@@ -59,12 +59,37 @@ def _guarded(view):
             error = from_exception(exc)
             if error is None:
                 raise
-            resp = error.response()
             if request.method in ("PUT", "POST"):
-                resp["Connection"] = "close"  # the body may be unread: do not reuse the connection
-            return resp
+                _drain(request)
+            return error.response()
     wrapped.__name__ = view.__name__
     return csrf_exempt(wrapped)
+
+
+DRAIN_LIMIT = 8 * 1024 * 1024
+
+
+def _drain(request) -> None:
+    """Read what is left of a refused body (up to 8 MB) so the connection can serve the next request.
+
+    gunicorn answers `Connection: keep-alive` and then drops a connection whose body was left
+    unread, so the client's next request on it fails. Past 8 MB it is cheaper to let it drop.
+    """
+    raw = request.META.get("wsgi.input")
+    if raw is None:
+        return
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    if length > DRAIN_LIMIT:
+        return
+    read = 0
+    while read <= DRAIN_LIMIT:
+        data = raw.read(64 * 1024)
+        if not data:
+            return
+        read += len(data)
 
 
 def _method(request, *allowed):
