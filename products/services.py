@@ -70,12 +70,11 @@ def product_delete(*, actor, product: Product) -> None:
     require(actor, product, Action.MANAGE)
     with transaction.atomic():
         audit_record(actor=actor, action="product.deleted", target=product, data={"slug": product.slug})
+        from kpis.ml.mlflow.artifacts import artifacts_purge_on_commit  # MLflow artifact files (storage)
         from kpis.services.kpis import product_kpi_data_delete  # kpis builds on products: imported late
 
+        artifacts_purge_on_commit(product_id=product.pk)  # before anything deletes the product's models
         product_kpi_data_delete(product=product)
-        from kpis.ml.mlflow.artifacts import artifacts_purge_on_commit  # MLflow artifact files (storage)
-
-        artifacts_purge_on_commit(product_id=product.pk)
         product.delete()
 
 

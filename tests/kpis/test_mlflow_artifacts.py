@@ -141,8 +141,9 @@ def test_refusals_have_mlflow_error_shapes_and_store_nothing(gunicorn_server, te
     api = requests.Session()
     api.headers["Authorization"] = f"Bearer {ds_token}"
     base = f"{gunicorn_server}/mlflow/api/2.0/mlflow-artifacts/artifacts"
-    for bad in (f"{model_id}/{run_id}/artifacts/%2E%2E/%2E%2E/etc/passwd", f"{model_id}/{run_id}/artifacts/a/%2E/b",
-                f"{model_id}/{run_id}/artifacts/a\\b", f"{model_id}//etc/passwd"):
+    bad_paths = (f"{model_id}/{run_id}/artifacts/%2E%2E/%2E%2E/etc/passwd", f"{model_id}/{run_id}/artifacts/a/%2E/b",
+                 f"{model_id}/{run_id}/artifacts/a\\b", f"{model_id}//etc/passwd")
+    for bad in bad_paths * 5:  # one keep-alive connection: a refused body must not break the next request
         resp = api.put(f"{base}/{bad}", data=b"evil")
         assert resp.status_code == 400 and resp.json()["error_code"] == "INVALID_PARAMETER_VALUE", (bad, resp.text)
     resp = api.put(f"{base}/{model_id}/not-a-run/x.txt", data=b"evil")
@@ -233,18 +234,145 @@ def test_a_promotion_in_pmhub_is_seen_by_the_client(gunicorn_server, team):
     assert proc.stdout.split("RESULT ", 1)[1].split() == ["Production"], proc.stderr[-2000:]
 
 
-def test_the_run_link_the_client_prints_lands_on_the_model_page(page, live_server, team):
+def test_the_run_link_the_client_prints_lands_on_the_model_page(page, live_server, team, artifacts_dir):
     from tests.fixtures_live import login
 
     from kpis.ml.mlflow.services import mlflow_experiment_create, mlflow_run_create
 
     product, ds, viewer = team
+    from kpis.ml.mlflow.models import RegisteredVersion
+    from kpis.ml.mlflow.registry import registry_alias_set
+
     model = mlflow_experiment_create(actor=ds, name="search/ranker")
     run = mlflow_run_create(actor=ds, model=model, run_name="v7")
+    rv = RegisteredVersion.objects.create(version=run.version, model=model, number=1, source="runs:/x/model")
+    registry_alias_set(actor=ds, model=model, alias="champion-" + "x" * 200, rv=rv)
+    ArtifactFile.objects.create(model=model, path=f"{run.run_uuid}/artifacts/" + "y" * 900, blob="blobs/00/0",
+                                size=10**12, sha256="0" * 64)
     errors = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.set_viewport_size({"width": 1280, "height": 900})
     login(page, "exec", factories.PASSWORD)
     page.goto(f"{live_server.url}/mlflow/#/experiments/{model.pk}/runs/{run.run_uuid}")
     page.wait_for_url(f"**/models/search/{model.pk}/#run-{run.run_uuid}")
-    assert page.locator(f"#run-{run.run_uuid}").inner_text().startswith("v7")
+    row = page.locator(f"#run-{run.run_uuid}").inner_text()
+    assert row.startswith("v7") and "1 file, 931.3" in row and "search.ranker v1" in row
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    page.screenshot(path=os.path.join(artifacts_dir, "mlflow-run-link-model-page.png"), full_page=True)
     assert errors == []
+
+
+@pytest.fixture
+def s3_pmhub(transactional_db, tmp_path):
+    """moto's S3-compatible server (PyPI moto[server]) and a gunicorn whose artifact storage is a bucket there."""
+    import sys
+
+    import boto3
+
+    from tests.fixtures_live import _log_path, free_port, process_env, spawn, stop, wait_for_port
+
+    s3_port = free_port()
+    moto = spawn([os.path.join(os.path.dirname(sys.executable), "moto_server"), "-H", "127.0.0.1", "-p", str(s3_port)],
+                 dict(os.environ), _log_path("moto"))
+    web = None
+    try:
+        wait_for_port(s3_port, moto)
+        endpoint = f"http://127.0.0.1:{s3_port}"
+        creds = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "region_name": "us-east-1"}
+        s3 = boto3.client("s3", endpoint_url=endpoint, **creds)
+        s3.create_bucket(Bucket="pmhub-artifacts")
+        port = free_port()
+        env = process_env(MLFLOW_ARTIFACTS_S3_BUCKET="pmhub-artifacts", MLFLOW_ARTIFACTS_S3_ENDPOINT_URL=endpoint,
+                          MLFLOW_ARTIFACTS_S3_ACCESS_KEY_ID="test", MLFLOW_ARTIFACTS_S3_SECRET_ACCESS_KEY="test",
+                          MLFLOW_ARTIFACTS_S3_REGION="us-east-1", MLFLOW_ARTIFACT_TMP_DIR=str(tmp_path))
+        web = spawn([os.path.join(os.path.dirname(sys.executable), "gunicorn"), "pmhub.wsgi:application", "--bind",
+                     f"127.0.0.1:{port}", "--workers", "2", "--threads", "4", "--timeout", "60"], env,
+                    _log_path("gunicorn-s3"))
+        wait_for_port(port, web)
+        yield f"http://127.0.0.1:{port}", s3
+    finally:
+        if web is not None:
+            stop(web)
+        stop(moto)
+
+
+def test_artifacts_in_s3_compatible_storage(s3_pmhub, team, tmp_path):
+    base, s3 = s3_pmhub
+    product, ds, _viewer = team
+    _, token = api_token_create(user=ds, name="jobs")
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    (tmp_path / "w.bin").write_bytes(data)
+    code = r"""
+import hashlib, json, sys, tempfile, mlflow
+mlflow.set_experiment("search/ranker")
+with mlflow.start_run(run_name="s3") as run:
+    mlflow.log_artifact(sys.argv[1], artifact_path="weights")
+    mlflow.log_dict({"a": 1}, "config.json")
+local = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="weights/w.bin",
+                                            dst_path=tempfile.mkdtemp())
+print("RESULT " + json.dumps({"sha": hashlib.sha256(open(local, "rb").read()).hexdigest(),
+                              "config": mlflow.artifacts.load_dict(f"runs:/{run.info.run_id}/config.json")}))
+"""
+    out = result(run_client(code, base, token, str(tmp_path / "w.bin")))
+    assert out == {"sha": hashlib.sha256(data).hexdigest(), "config": {"a": 1}}
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket="pmhub-artifacts")["Contents"]}
+    assert f"mlflow-artifacts/blobs/{out['sha'][:2]}/{out['sha']}" in keys
+
+
+def test_run_artifacts_page_tree_sizes_previews_and_roles(client, team, tmp_path):
+    from kpis.ml.mlflow import artifacts as art
+    from kpis.ml.mlflow.services import mlflow_experiment_create, mlflow_run_create
+
+    product, ds, viewer = team
+    model = mlflow_experiment_create(actor=ds, name="search/ranker")
+    run = mlflow_run_create(actor=ds, model=model, run_name="v1")
+    files = {"config.json": b'{"lr": 0.01}', "preds.csv": b"x,y\n1,<b>a</b>\n", "notes.txt": b"<script>x</script>",
+             "plots/curve.png": b"\x89PNG\r\n\x1a\n" + b"0" * 100, "model.svg": b"<svg onload=alert(1)></svg>"}
+    for name, data in files.items():
+        loc = art.Location(model, f"{run.run_uuid}/artifacts/{name}")
+        art.artifact_upload(actor=ds, location=loc, chunks=iter([data]), length=len(data))
+    outsider = factories.UserFactory(username="outsider")
+    client.force_login(outsider)
+    assert client.get(f"/mlflow/runs/{run.run_uuid}/artifacts/").status_code == 404
+    client.force_login(viewer)
+    html = client.get(f"/mlflow/runs/{run.run_uuid}/artifacts/").content.decode()
+    assert "plots/curve.png" in html and "&lt;script&gt;" in html and "<script>x" not in html
+    assert "&lt;b&gt;a&lt;/b&gt;" in html and '"lr": 0.01' in html.replace("&quot;", '"')
+    png = client.get(f"/mlflow/runs/{run.run_uuid}/artifacts/file/{run.run_uuid}/artifacts/plots/curve.png")
+    assert png["Content-Type"] == "image/png" and png["Content-Disposition"].startswith("inline")
+    svg = client.get(f"/mlflow/runs/{run.run_uuid}/artifacts/file/{run.run_uuid}/artifacts/model.svg")
+    assert svg["Content-Type"] == "application/octet-stream" and svg["Content-Disposition"].startswith("attachment")
+    assert b"".join(svg.streaming_content) == files["model.svg"]
+
+
+def test_export_import_carries_the_index_not_the_bytes(transactional_db, team):
+    """Moved to another pmhub (here: the same database after deleting the original): the rows come
+    back; the bytes come back once the storage's blobs are copied alongside, as the README says."""
+    import io
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+    from django.http import Http404
+
+    from kpis.ml.mlflow import artifacts as art
+    from kpis.ml.mlflow.services import mlflow_experiment_create, mlflow_run_create
+    from products.services import product_delete
+    from products.transfer import product_export, product_import
+
+    product, ds, _viewer = team
+    model = mlflow_experiment_create(actor=ds, name="search/ranker")
+    run = mlflow_run_create(actor=ds, model=model, run_name="v1")
+    row = art.artifact_upload(actor=ds, location=art.Location(model, f"{run.run_uuid}/artifacts/w.bin"),
+                              chunks=iter([b"weights"]), length=7)
+    buf = io.StringIO()
+    product_export(product=product, stream=buf)
+    product_delete(actor=factories.member(product, "pm", "pm"), product=product)
+    assert not storages["mlflow_artifacts"].exists(row.blob)  # deleting the product deleted its bytes
+    buf.seek(0)
+    moved = product_import(stream=buf)
+    copied = ArtifactFile.objects.get(model__product=moved)
+    assert (copied.path, copied.blob, copied.sha256, copied.size) == (row.path, row.blob, row.sha256, 7)
+    with pytest.raises(Http404):
+        art.blob_chunks(copied.blob)  # bytes not carried: a clear 404
+    storages["mlflow_artifacts"].save(row.blob, ContentFile(b"weights"))  # the operator copies the blobs
+    assert b"".join(art.blob_chunks(copied.blob)) == b"weights"

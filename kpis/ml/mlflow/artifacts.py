@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import posixpath
 import re
 import tempfile
 import uuid
@@ -189,8 +188,10 @@ def blob_chunks(blob: str, *, chunk: int = CHUNK):
     store = storage()
     bucket = getattr(store, "bucket", None)
     if bucket is not None:  # S3: stream the object's body (S3File would spool it whole first)
+        from storages.utils import clean_name
+
         try:
-            body = bucket.Object(store._normalize_name(store._clean_name(blob))).get()["Body"]
+            body = bucket.Object(store._normalize_name(clean_name(blob))).get()["Body"]
         except Exception as exc:  # botocore's NoSuchKey and friends
             raise Http404(f"The artifact's stored object is missing ({type(exc).__name__}).") from None
         return _iter_close(body.iter_chunks(chunk), body)
@@ -464,7 +465,3 @@ def multipart_abort(*, actor, location: Location, upload_id: str) -> None:
     upload = _upload_for(actor, location, upload_id)
     upload.delete()
     _parts_delete([upload.upload_id])
-
-
-def posix_join(*parts: str) -> str:
-    return posixpath.join(*[p for p in parts if p])

@@ -24,6 +24,8 @@ for _prefix in ("api", "ajax-api"):
 urlpatterns += [
     path("", pages.ui, name="ui"),
     path("runs/<str:run_id>/", pages.run_page, name="run-page"),
+    path("runs/<str:run_id>/artifacts/", pages.run_artifacts, name="run-artifacts"),
+    path("runs/<str:run_id>/artifacts/file/<path:path>", pages.run_artifact_file, name="run-artifact-file"),
     path("experiments/<str:experiment_id>/", pages.experiment_page, name="experiment-page"),
     path("registered-models/<str:name>/", pages.registered_model_page, name="registered-model-page"),
     re_path(r"^(?P<rest>.*)$", views.elsewhere, name="elsewhere"),
