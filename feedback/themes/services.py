@@ -38,10 +38,10 @@ def _vec(raw) -> np.ndarray:
 
 
 def _state_for(product, lock=False) -> ThemeState:
-    state, _ = ThemeState.objects.get_or_create(product=product)
-    if lock:
-        state = ThemeState.objects.select_for_update().get(pk=state.pk)
-    return state
+    """The product's state row; its fitted representation (megabytes) is not read."""
+    ThemeState.objects.get_or_create(product=product)
+    qs = ThemeState.objects.defer("representation")
+    return (qs.select_for_update() if lock else qs).get(product=product)
 
 
 # --- grouping runs ------------------------------------------------------------------------------
@@ -69,7 +69,7 @@ def themes_regroup_due(*, max_age_seconds: int) -> list[int]:
     due = []
     cutoff = timezone.now() - timezone.timedelta(seconds=max_age_seconds)
     rows = (Feedback.objects.values("product_id").annotate(n=Count("id"), last=Max("created_at")).order_by())
-    states = {s.product_id: s for s in ThemeState.objects.all()}
+    states = {s.product_id: s for s in ThemeState.objects.only("product_id", "run_state", "run_finished_at")}
     for row in rows:
         state = states.get(row["product_id"])
         if row["n"] < grouping.MIN_PIECES:
@@ -244,6 +244,9 @@ def _regroup(product, started: float) -> ThemeState:
                              f"{len(unassigned):,} close to no theme.")
         state.save()
         _sync_links(list(themes))
+        # A run that overlapped this one may have left themes nobody is in: they go too.
+        Theme.objects.filter(product=product, status=Theme.Status.ACTIVE, label_pinned=False, locked=False,
+                             assignments__isnull=True, roadmap_links__isnull=True).delete()
         # Pieces that arrived while this run worked are assigned like any new piece.
         late = list(Feedback.objects.filter(product=product, theme_assignment__isnull=True)
                     .values_list("pk", flat=True)[:5000])
