@@ -12,6 +12,7 @@ and a new cluster takes the identity of the old theme it shares most pieces with
 """
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections import defaultdict
 
@@ -52,7 +53,8 @@ def themes_regroup_request(*, actor, product) -> ThemeState:
     with transaction.atomic():
         state = _state_for(product, lock=True)
         if state.run_state not in (ThemeState.RunState.QUEUED, ThemeState.RunState.RUNNING) or (
-                state.run_requested_at and timezone.now() - state.run_requested_at > timezone.timedelta(minutes=15)):
+                max(filter(None, [state.run_requested_at, state.run_started_at]), default=timezone.now())
+                < timezone.now() - dt.timedelta(minutes=15)):
             state.run_state = ThemeState.RunState.QUEUED
             state.run_requested_at = timezone.now()
             state.run_message = ""
@@ -67,7 +69,7 @@ def themes_regroup_due(*, max_age_seconds: int) -> list[int]:
     from django.db.models import Count, Max
 
     due = []
-    cutoff = timezone.now() - timezone.timedelta(seconds=max_age_seconds)
+    cutoff = timezone.now() - dt.timedelta(seconds=max_age_seconds)
     rows = (Feedback.objects.values("product_id").annotate(n=Count("id"), last=Max("created_at")).order_by())
     states = {s.product_id: s for s in ThemeState.objects.only("product_id", "run_state", "run_finished_at")}
     for row in rows:
