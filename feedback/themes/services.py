@@ -291,6 +291,8 @@ def themes_assign(*, feedback_ids: list[int]) -> int:
         if state is None or state.version == 0:
             continue  # never grouped: the first grouping run takes them
         rep, C, theme_ids = state_space(state)
+        if rep is None:
+            continue
         if theme_ids and Theme.objects.filter(product=product, pk__in=theme_ids).count() != len(theme_ids):
             # Centres naming themes that are not this product's (an imported copy of a product, a
             # theme deleted since): recompute them from this product's own pieces first.

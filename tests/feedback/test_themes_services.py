@@ -239,3 +239,11 @@ def test_a_grouped_product_exports_and_imports_with_its_themes(product, pm, djan
         fb = feedback_services.feedback_create(actor=pm, product=copy, text=theme.quote.text)
     assigned = ThemeAssignment.objects.get(feedback=fb).theme
     assert assigned is not None and assigned.product_id == copy.pk
+
+
+def test_a_state_without_a_usable_representation_is_as_if_never_grouped(product, pm, django_capture_on_commit_callbacks):
+    ThemeState.objects.create(product=product, backend="tfidf", version=3, representation=b"")
+    assert selectors.semantic_search(product=product, query="anything") == []
+    with django_capture_on_commit_callbacks(execute=True):
+        fb = feedback_services.feedback_create(actor=pm, product=product, text="Dark mode please")
+    assert not ThemeAssignment.objects.filter(feedback=fb).exists()
