@@ -177,3 +177,18 @@ def seed(ctx):
 
             FeedbackPortal.objects.create(product=product, token=secrets.token_urlsafe(24), enabled=p_index == 0)
             ctx.note(f"public feedback link for {product.slug}")
+    seed_themes(ctx)
+
+
+def seed_themes(ctx):
+    """Group each demo product's feedback into themes once (idempotent: grouped products are left)."""
+    from feedback.themes.models import ThemeState
+    from feedback.themes.services import themes_regroup
+
+    for product in ctx.products:
+        if ThemeState.objects.filter(product=product, version__gt=0).exists():
+            continue
+        if not Feedback.objects.filter(product=product).exists():
+            continue
+        state = themes_regroup(product=product)
+        ctx.note(f"feedback themes for {product.slug}: {state.run_message}")

@@ -211,8 +211,8 @@ class ThemeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         visible = product_list_for_user(user=request.user)
         feedback = Feedback.objects.filter(pk=data.validated_data["feedback"], product__in=visible).select_related(
             "product").first()
-        if feedback is None:
-            raise Http404("No such feedback.")
+        if feedback is None:  # named in the body, like a product slug: a field error, not a 404
+            raise DRFValidationError({"feedback": ["No feedback with this id that you can see."]})
         require(request.user, feedback.product, Action.EDIT)
         theme = None
         if data.validated_data["theme"] is not None:

@@ -71,7 +71,8 @@ class Theme(models.Model):
 
 
 class ThemeAssignment(models.Model):
-    feedback = models.OneToOneField(Feedback, on_delete=models.CASCADE, primary_key=True, related_name="theme_assignment")
+    # Its own id (not the feedback's): product export and import give every row a new key.
+    feedback = models.OneToOneField(Feedback, on_delete=models.CASCADE, related_name="theme_assignment")
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
     theme = models.ForeignKey(Theme, null=True, blank=True, on_delete=models.SET_NULL, related_name="assignments")
     similarity = models.FloatField(default=0, help_text="Cosine similarity to the theme's centre when assigned.")

@@ -157,7 +157,7 @@ class SentenceEmbeddings:
 
     name = SENTENCE
     assign_threshold = 0.40
-    merge_similarity = 0.70
+    merge_similarity = 0.55
     duplicate_threshold = 0.93
     search_threshold = 0.25
 

@@ -25,12 +25,16 @@ def state_for(*, product) -> ThemeState | None:
 
 
 def state_space(state: ThemeState):
-    """(representation, centres matrix, theme ids of its rows) of a product's last grouping."""
+    """(representation, centres matrix, theme ids of its rows) of a product's last grouping;
+    (None, None, []) when it stored no usable representation."""
     key = (state.version, tuple(state.centroid_theme_ids))
     cached = _space_cache.get(state.product_id)
     if cached and cached[0] == key:
         return cached[1], cached[2], list(key[1])
-    rep = load_representation(state.backend, unpack(state.representation))
+    try:
+        rep = load_representation(state.backend, unpack(state.representation))
+    except (KeyError, ValueError, OSError):
+        return None, None, []  # no usable representation stored: as if never grouped
     ids = list(state.centroid_theme_ids)
     C = np.frombuffer(bytes(state.centroids), np.float32).reshape(len(ids), -1) if ids else np.zeros((0, 1), np.float32)
     _space_cache[state.product_id] = (key, rep, C)
@@ -145,6 +149,8 @@ def semantic_search(*, product, query: str, limit: int = 100) -> list[tuple[int,
     if not query or state is None or state.version == 0:
         return []
     rep, _, _ = state_space(state)
+    if rep is None:
+        return []
     v = rep.transform([query])[0]
     if not np.any(v):
         return []

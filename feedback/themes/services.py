@@ -12,6 +12,7 @@ and a new cluster takes the identity of the old theme it shares most pieces with
 """
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections import defaultdict
 
@@ -38,10 +39,10 @@ def _vec(raw) -> np.ndarray:
 
 
 def _state_for(product, lock=False) -> ThemeState:
-    state, _ = ThemeState.objects.get_or_create(product=product)
-    if lock:
-        state = ThemeState.objects.select_for_update().get(pk=state.pk)
-    return state
+    """The product's state row; its fitted representation (megabytes) is not read."""
+    ThemeState.objects.get_or_create(product=product)
+    qs = ThemeState.objects.defer("representation")
+    return (qs.select_for_update() if lock else qs).get(product=product)
 
 
 # --- grouping runs ------------------------------------------------------------------------------
@@ -52,7 +53,8 @@ def themes_regroup_request(*, actor, product) -> ThemeState:
     with transaction.atomic():
         state = _state_for(product, lock=True)
         if state.run_state not in (ThemeState.RunState.QUEUED, ThemeState.RunState.RUNNING) or (
-                state.run_requested_at and timezone.now() - state.run_requested_at > timezone.timedelta(minutes=15)):
+                max(filter(None, [state.run_requested_at, state.run_started_at]), default=timezone.now())
+                < timezone.now() - dt.timedelta(minutes=15)):
             state.run_state = ThemeState.RunState.QUEUED
             state.run_requested_at = timezone.now()
             state.run_message = ""
@@ -67,9 +69,9 @@ def themes_regroup_due(*, max_age_seconds: int) -> list[int]:
     from django.db.models import Count, Max
 
     due = []
-    cutoff = timezone.now() - timezone.timedelta(seconds=max_age_seconds)
+    cutoff = timezone.now() - dt.timedelta(seconds=max_age_seconds)
     rows = (Feedback.objects.values("product_id").annotate(n=Count("id"), last=Max("created_at")).order_by())
-    states = {s.product_id: s for s in ThemeState.objects.all()}
+    states = {s.product_id: s for s in ThemeState.objects.only("product_id", "run_state", "run_finished_at")}
     for row in rows:
         state = states.get(row["product_id"])
         if row["n"] < grouping.MIN_PIECES:
@@ -244,6 +246,9 @@ def _regroup(product, started: float) -> ThemeState:
                              f"{len(unassigned):,} close to no theme.")
         state.save()
         _sync_links(list(themes))
+        # A run that overlapped this one may have left themes nobody is in: they go too.
+        Theme.objects.filter(product=product, status=Theme.Status.ACTIVE, label_pinned=False, locked=False,
+                             assignments__isnull=True, roadmap_links__isnull=True).delete()
         # Pieces that arrived while this run worked are assigned like any new piece.
         late = list(Feedback.objects.filter(product=product, theme_assignment__isnull=True)
                     .values_list("pk", flat=True)[:5000])
@@ -286,6 +291,15 @@ def themes_assign(*, feedback_ids: list[int]) -> int:
         if state is None or state.version == 0:
             continue  # never grouped: the first grouping run takes them
         rep, C, theme_ids = state_space(state)
+        if rep is None:
+            continue
+        if theme_ids and Theme.objects.filter(product=product, pk__in=theme_ids).count() != len(theme_ids):
+            # Centres naming themes that are not this product's (an imported copy of a product, a
+            # theme deleted since): recompute them from this product's own pieces first.
+            with transaction.atomic():
+                _refresh_centres(product)
+            state = ThemeState.objects.defer("representation").get(pk=state.pk)
+            rep, C, theme_ids = state_space(state)
         V = rep.transform([fb.text for fb in pieces])
         linked = set(ThemeLink.objects.filter(theme__product=product).values_list("theme_id", flat=True))
         with transaction.atomic():

@@ -1,11 +1,14 @@
 """Pages of feedback themes: the list (regroup, merge), a theme (rename, split, dismiss, link to
 a roadmap item, move a piece elsewhere). Every write goes through feedback.themes.services."""
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from pmhub.permissions import user_can
@@ -45,7 +48,10 @@ def theme_list(request, slug):
         "total": Feedback.objects.filter(product=product).count(),
         "can_edit": user_can(request.user, product, Action.EDIT),
         "overview": overview.to_plotly_json(),
-        "running": bool(state and state.run_state in ("queued", "running")),
+        # A run that has not finished within 15 minutes (a worker lost) may be requested again.
+        "running": bool(state and state.run_state in ("queued", "running") and max(
+            filter(None, [state.run_requested_at, state.run_started_at]), default=timezone.now())
+            > timezone.now() - dt.timedelta(minutes=15)),
     })
 
 

@@ -39,3 +39,13 @@ def test_demo_feedback_is_believable_and_idempotent():
     assert Feedback.objects.count() == count
     assert not [c for c in ctx.created if "feedback" in c]
 
+
+
+def test_demo_products_have_themes_once():
+    from feedback.themes.models import Theme, ThemeState
+
+    ctx = seed_all()
+    grouped = ThemeState.objects.filter(version=1, run_state="done").count()
+    assert grouped == len(ctx.products) and Theme.objects.count() >= 3 * grouped
+    feedback_demo.seed(ctx)
+    assert ThemeState.objects.filter(version=1).count() == grouped  # not regrouped by a second seed

@@ -106,8 +106,8 @@ def test_other_products_answer_404(api, product, pm, themes, foreign):
     from feedback import services as feedback_services
 
     fb = feedback_services.feedback_create(actor=other_fb, product=foreign.product, text="Theirs")
-    assert api.post("/api/v1/feedback-themes/move/", {"feedback": fb.pk, "theme": themes[0].pk},
-                    format="json").status_code == 404
+    r = api.post("/api/v1/feedback-themes/move/", {"feedback": fb.pk, "theme": themes[0].pk}, format="json")
+    assert r.status_code == 400 and "feedback" in r.json()["errors"]
     r = api.post("/api/v1/feedback-themes/regroup/", {"product": "not-yours"}, format="json")
     assert r.status_code == 400 and "product" in r.json()["errors"]
     assert api.get("/api/v1/feedback-themes/search/?product=not-yours&q=x").status_code == 400

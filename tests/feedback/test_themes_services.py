@@ -213,3 +213,37 @@ def test_the_task_groups_on_demand(product, pm):
     themes_regroup.apply(args=[product.pk])
     assert ThemeState.objects.get(product=product).version >= 1
     themes_regroup.apply(args=[999999])  # a deleted product: nothing to do
+
+
+def test_a_grouped_product_exports_and_imports_with_its_themes(product, pm, django_capture_on_commit_callbacks):
+    import io
+
+    from products.transfer import product_export, product_import
+
+    grouped(product, pm, n=60)
+    theme = Theme.objects.filter(product=product).first()
+    item = RoadmapItem.objects.create(product=product, title="Linked")
+    services.theme_link(actor=pm, theme=theme, roadmap_item=item, importance=2)
+    stream = io.StringIO()
+    product_export(product=product, stream=stream)
+    stream.seek(0)
+    copy = product_import(stream=io.BytesIO(stream.getvalue().encode()), slug="copy-of-it")
+    assert Theme.objects.filter(product=copy).count() == Theme.objects.filter(product=product).count()
+    assert ThemeAssignment.objects.filter(product=copy).count() == 60
+    assert ThemeAssignment.objects.filter(product=copy, theme__product=product).count() == 0
+    copied_item = RoadmapItem.objects.get(product=copy, title="Linked")
+    assert feedback_selectors.item_demand(item=copied_item)["demand"] == feedback_selectors.item_demand(item=item)["demand"]
+    # The copy's themes work: search, and a new piece joins one of the copy's own themes.
+    assert selectors.semantic_search(product=copy, query="dark mode at night")
+    with django_capture_on_commit_callbacks(execute=True):
+        fb = feedback_services.feedback_create(actor=pm, product=copy, text=theme.quote.text)
+    assigned = ThemeAssignment.objects.get(feedback=fb).theme
+    assert assigned is not None and assigned.product_id == copy.pk
+
+
+def test_a_state_without_a_usable_representation_is_as_if_never_grouped(product, pm, django_capture_on_commit_callbacks):
+    ThemeState.objects.create(product=product, backend="tfidf", version=3, representation=b"")
+    assert selectors.semantic_search(product=product, query="anything") == []
+    with django_capture_on_commit_callbacks(execute=True):
+        fb = feedback_services.feedback_create(actor=pm, product=product, text="Dark mode please")
+    assert not ThemeAssignment.objects.filter(feedback=fb).exists()

@@ -137,4 +137,17 @@ def build_world(prefix: str) -> World:
     foreign_fb = feedback_services.feedback_create(actor=stranger, product=w.foreign_product, text="Theirs")
     w.add("feedback_ids", fb[0].pk, fb[1].pk, foreign_fb.pk)
     w.add("doomed_feedback_ids", fb[1].pk)
+
+    # Feedback themes (made directly: two pieces are too few for a grouping run).
+    from feedback.themes.models import Theme, ThemeAssignment, ThemeLink, ThemeState
+
+    themes = [Theme.objects.create(product=p, label=label, keywords=[label.lower()], quote=fb[0])
+              for label in ("Replies", "Remarks")]
+    foreign_theme = Theme.objects.create(product=w.foreign_product, label="Theirs")
+    ThemeState.objects.create(product=p, backend="tfidf", version=1, run_state="done")
+    for piece, theme in zip(fb, themes):
+        ThemeAssignment.objects.create(feedback=piece, product=p, theme=theme, similarity=0.8,
+                                       vector=b"\0" * 16, state_version=1)
+    ThemeLink.objects.create(theme=themes[0], roadmap_item=items[0], importance=1)
+    w.add("theme_ids", *(t.pk for t in themes), foreign_theme.pk)
     return w

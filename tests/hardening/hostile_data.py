@@ -60,6 +60,7 @@ class Hostile:
     token: object
     share_token: str
     portal_token: str
+    theme: object = None
 
 
 def raw_payloads_in(html: str) -> list[str]:
@@ -203,6 +204,15 @@ def hostile_product(slug: str = "hostile") -> Hostile:
     link = FeedbackLink.objects.create(feedback=feedback, roadmap_item=item, importance=2, created_by=evil)
     FeedbackLink.objects.create(feedback=feedback, roadmap_item=shipped, importance=1)
     ShipNotification.objects.create(roadmap_item=shipped, email="a0@example.com", name=xss(), error=xss())
+    from feedback.themes.models import Theme, ThemeAssignment, ThemeLink, ThemeState
+
+    theme = Theme.objects.create(product=product, label=xss("theme "), keywords=[xss(), IMG], quote=feedback)
+    ThemeState.objects.create(product=product, backend="tfidf", version=1, run_state="failed",
+                              run_message=xss("run "), run_finished_at=now, run_seconds=1.5, grouped_count=3)
+    for fb in Feedback.objects.filter(product=product):
+        ThemeAssignment.objects.create(feedback=fb, product=product, theme=theme, similarity=0.5, vector=b"\0" * 16,
+                                       state_version=1, likely_duplicate_of=feedback if fb != feedback else None)
+    ThemeLink.objects.create(theme=theme, roadmap_item=item, importance=2, created_by=evil)
     portal = FeedbackPortal.objects.create(product=product, token=f"portal-{slug}-token", enabled=True)
     feedback_import = FeedbackImport.objects.create(product=product, created_by=evil, filename=xss("file "),
                                                     content=b"text\n", state="failed", message=xss(),
@@ -228,7 +238,7 @@ def hostile_product(slug: str = "hostile") -> Hostile:
                    sprint=sprint, closed_sprint=closed, work_item=work_item, aimodel=aimodel, version=version,
                    feedback=feedback, link=link, feedback_import=feedback_import, kpi_import=kpi_import,
                    webhook=webhook, source=source, membership=membership, token=token, share_token=share.token,
-                   portal_token=portal.token)
+                   portal_token=portal.token, theme=theme)
 
 
 def start_of(d: date) -> datetime:

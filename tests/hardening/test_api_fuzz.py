@@ -75,6 +75,15 @@ BINDINGS = [
     ("/api/v1/sources/{id}/", ["GET", "PUT", "PATCH"], {"path.id": "source_ids"}),
     ("/api/v1/sources/{id}/", ["DELETE"], {"path.id": "doomed_source_ids"}),
     ("/api/v1/sources/{id}/runs/", None, {"path.id": "source_ids"}),
+    ("/api/v1/feedback-themes/{id}/", None, {"path.id": "theme_ids"}),
+    ("/api/v1/feedback-themes/{id}/feedback/", None, {"path.id": "theme_ids"}),
+    ("/api/v1/feedback-themes/{id}/merge/", None, {"path.id": "theme_ids"}),
+    ("/api/v1/feedback-themes/{id}/split/", None, {"path.id": "theme_ids"}),
+    ("/api/v1/feedback-themes/{id}/dismiss/", None, {"path.id": "theme_ids"}),
+    ("/api/v1/feedback-themes/{id}/restore/", None, {"path.id": "theme_ids"}),
+    ("/api/v1/feedback-themes/{id}/links/", None, {"path.id": "theme_ids"}),
+    ("/api/v1/feedback-themes/{id}/links/{item_id}/", None,
+     {"path.id": "theme_ids", "path.item_id": "roadmap_item_ids"}),
     # Always the probe source (see fuzz_world): these two would reach the source's URL.
     ("/api/v1/sources/{id}/pull-now/", None, {"path.id": "probe_source_ids"}),
     ("/api/v1/sources/{id}/test-connection/", None, {"path.id": "probe_source_ids"}),
@@ -84,7 +93,8 @@ GLOBAL_BINDINGS = {
     "query.product": "product_slugs", "body.product": "product_slugs", "body.username": "usernames",
     "body.objective": "objective_ids", "body.roadmap_item": "roadmap_item_ids", "body.sprint": "sprint_ids",
     "body.model": "model_ids", "body.kpi": "kpi_ids", "body.roadmap_items[*]": "roadmap_item_ids",
-    "body.unfinished_to": "sprint_ids",
+    "body.unfinished_to": "sprint_ids", "body.into": "theme_ids", "body.theme": "theme_ids",
+    "body.feedback": "feedback_ids",
 }
 PROBABILITY = 0.8  # the rest of the time the value is generated: unknown ids, wrong types
 ALWAYS_BOUND = {"probe_source_ids"}  # never a generated id (see fuzz_world's sources)

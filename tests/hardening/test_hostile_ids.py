@@ -90,7 +90,7 @@ def _api_path_values(alpha, bravo):
         "alerts": Alert.objects.filter(product=b.product).first().pk, "feedback": b.feedback.pk, "kpis": b.kpi.pk,
         "model-versions": b.version.pk, "models": b.aimodel.pk, "roadmap-items": b.item.pk, "sprints": b.sprint.pk,
         "work-items": b.work_item.pk, "members": Membership.objects.filter(product=b.product).first().pk,
-        "sources": b.source.pk,
+        "sources": b.source.pk, "feedback-themes": b.theme.pk,
     }
 
 
@@ -131,7 +131,7 @@ def test_api_lists_never_show_another_products_objects(api, two):
     alpha, bravo = two
     api.as_user(alpha.pm)
     for path in ("alerts", "feedback", "kpis", "model-versions", "models", "roadmap-items", "sprints", "work-items",
-                 "products", "sources"):
+                 "products", "sources", "feedback-themes"):
         for query in ("", f"?product={bravo.product.slug}", f"?product={bravo.product.pk}", f"?model={bravo.aimodel.pk}",
                       f"?sprint={bravo.sprint.pk}", "?search=bravo"):
             response = api.get(f"/api/v1/{path}/{query}")
@@ -175,6 +175,11 @@ def test_api_refuses_another_products_objects_in_payloads(api, two):
         ("patch", f"/api/v1/sprints/{a.sprint.pk}/", {"product": b.product.slug}),
         ("post", f"/api/v1/sprints/{a.sprint.pk}/close/", {"unfinished_to": b.closed_sprint.pk}),
         ("post", f"/api/v1/feedback/{a.feedback.pk}/links/", {"roadmap_item": b.item.pk, "importance": 2}),
+        ("post", f"/api/v1/feedback-themes/{a.theme.pk}/merge/", {"into": b.theme.pk}),
+        ("post", f"/api/v1/feedback-themes/{a.theme.pk}/links/", {"roadmap_item": b.item.pk, "importance": 2}),
+        ("post", "/api/v1/feedback-themes/move/", {"feedback": a.feedback.pk, "theme": b.theme.pk}),
+        ("post", "/api/v1/feedback-themes/move/", {"feedback": b.feedback.pk, "theme": a.theme.pk}),
+        ("post", "/api/v1/feedback-themes/regroup/", {"product": b.product.slug}),
         ("post", f"/api/v1/models/{a.aimodel.pk}/kpi-feed/", {"kpi": b.kpi.pk, "metric_key": "x"}),
         ("post", f"/api/v1/model-versions/{a.version.pk}/promote/", {"expected_production": b.version.pk}),
         ("post", "/api/v1/sources/", {"kpi": b.kpi.pk, "name": "s", "kind": "http_json",
@@ -210,6 +215,11 @@ def test_pages_refuse_another_products_objects_in_forms(client, two_bravo_kept):
         (f"/feedback/{slug}/bulk/", {"op": "link", "ids": [b.feedback.pk], "roadmap_item": a.item.pk}),
         (f"/feedback/{slug}/bulk/", {"op": "link", "ids": [a.feedback.pk], "roadmap_item": b.item.pk}),
         (f"/feedback/{slug}/bulk/", {"op": "status", "ids": [b.feedback.pk], "status": "done"}),
+        (f"/feedback/{slug}/themes/merge/", {"ids": [a.theme.pk, b.theme.pk], "into": b.theme.pk}),
+        (f"/feedback/{slug}/themes/{a.theme.pk}/link/", {"roadmap_item": b.item.pk, "importance": 1}),
+        (f"/feedback/{slug}/themes/move/{a.feedback.pk}/", {"theme": b.theme.pk}),
+        (f"/feedback/{slug}/themes/move/{b.feedback.pk}/", {"theme": a.theme.pk}),
+        (f"/feedback/{slug}/themes/{a.theme.pk}/unlink/{b.item.pk}/", {}),
         (f"/models/{slug}/{a.aimodel.pk}/versions/{b.version.pk}/promote/", {"expected_production": "any"}),
         (f"/sources/{slug}/new/", {"kpi": b.kpi.pk, "name": "s", "kind": "http_json", "interval_seconds": 300,
                                    "timeout_seconds": 5, "url": "https://example.com/", "method": "GET",
@@ -241,6 +251,12 @@ def test_pages_refuse_another_products_objects_in_forms(client, two_bravo_kept):
     from kpis.sources.models import MetricSource
     assert not FeedbackLink.objects.filter(feedback__product=a.product, roadmap_item__product=b.product).exists()
     assert not MetricSource.objects.filter(kpi__product=b.product, name="s").exists()
+    from feedback.themes.models import Theme, ThemeAssignment, ThemeLink
+    assert Theme.objects.filter(pk=b.theme.pk, product=b.product).exists()
+    assert not ThemeAssignment.objects.exclude(theme__isnull=True).exclude(theme__product=a.product).filter(
+        product=a.product).exists()
+    assert not ThemeAssignment.objects.filter(product=b.product, theme__product=a.product).exists()
+    assert not ThemeLink.objects.filter(theme__product=a.product, roadmap_item__product=b.product).exists()
 
 
 def test_mlflow_refuses_another_products_experiments_and_runs(client, two):
