@@ -10,6 +10,20 @@ sys.path.insert(0, ROOT)
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/pmhub_bench_kpis"
 
 
+def recreate_database(pg_url: str, name: str) -> None:
+    """Drop and create database `name` on the server of pg_url (postgres://user@host:port)."""
+    import psycopg2
+
+    parsed = urlparse(pg_url)
+    conn = psycopg2.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username or "postgres",
+                            password=parsed.password, dbname="postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+
+
 def setup_django():
     """Point Django at the benchmark database (created and migrated if needed)."""
     os.environ.setdefault("DATABASE_URL", os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))

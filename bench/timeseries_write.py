@@ -19,30 +19,18 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from _kpis_common import recreate_database  # noqa: E402
+
 DB = os.environ.get("BENCH_TS_DB", "pmhub_bench_ts")
 PG_URL = os.environ.get("PG_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 
 
-def recreate_db():
-    import psycopg2
-
-    parsed = urlparse(PG_URL)
-    conn = psycopg2.connect(host=parsed.hostname, port=parsed.port or 5432, user=parsed.username or "postgres",
-                            dbname="postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{DB}"')
-    conn.close()
-
-
 def main():
     if "DATABASE_URL" not in os.environ:
-        recreate_db()
+        recreate_database(PG_URL, DB)
         os.environ["DATABASE_URL"] = f"{PG_URL}/{DB}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pmhub.settings")
     import django
