@@ -364,7 +364,6 @@ def main():
             proc, mbase, _ = start_mlflow()
             procs.append(proc)
             targets.insert(0, Target("mlflow", mbase, {}, "/api/2.0/mlflow"))
-        mlflow_side = [t for t in targets if t.name != "kpi"]
         results = {}
         print("log-batch 1,000 metrics, 1 client", flush=True)
         row_batches(targets, 1, n(30), False, KPI_IDS[0:1], results, "batch1")
@@ -389,7 +388,7 @@ def main():
             return ""
         return f"({results[(row, 'pmhub')] / results[(row, 'mlflow')]:.1f}x)"
 
-    print(f"\n| configuration | MLflow | pmhub /mlflow | pmhub KPI API |\n|---|---|---|---|")
+    print("\n| configuration | MLflow | pmhub /mlflow | pmhub KPI API |\n|---|---|---|---|")
     for row, title, unit in (("batch1", "log-batch 1,000 metrics, 1 client", "metrics/s"),
                              ("batch4one", "log-batch 1,000, 4 clients, one run", "metrics/s"),
                              ("batch4each", "log-batch 1,000, 4 clients, a run each", "metrics/s"),

@@ -272,7 +272,7 @@ def _upsert_postgresql(series_ids: list[int], sids: str, micros: str, steps: str
     """Steps 1 to 4 above. Only new points (the usual case): one statement, which merges
     the deltas itself once it knows every point was new. Otherwise three: step 2,
     then steps 3 and 4 in one round trip."""
-    point_table, series_table, rollup_table = Point._meta.db_table, Series._meta.db_table, Rollup._meta.db_table
+    point_table, series_table = Point._meta.db_table, Series._meta.db_table
     arrays = [sids, micros, steps, values]
     live_sql = f"live AS (SELECT id FROM {series_table} WHERE id = ANY(%s::bigint[]))"
     with connection.cursor() as cursor:
@@ -524,8 +524,8 @@ def _refresh_rollups(series_id: int, hours: list[int]) -> None:
         # sorts like time. Its planner does badly with a join on computed ranges,
         # so each run of nearby touched buckets is one range scan with GROUP BY,
         # keeping only the touched buckets.
-        for width, numbers, source in ((3600, hours, "point"), (86400, days, "rollup")):
-            for lo, hi, chunk in _runs(numbers, gap=48 if width == 3600 else 7):
+        for width, buckets, source in ((3600, hours, "point"), (86400, days, "rollup")):
+            for lo, hi, chunk in _runs(buckets, gap=48 if width == 3600 else 7):
                 if source == "point":
                     select = f"""SELECT %s AS series_id, 3600 AS bucket,
                             datetime(CAST(strftime('%%s', p.ts) AS INTEGER) / 3600 * 3600, 'unixepoch') AS ts,

@@ -9,7 +9,6 @@ import sys
 import warnings
 
 import mlflow
-import numpy as np
 from mlflow import MlflowClient
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression

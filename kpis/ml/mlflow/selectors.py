@@ -183,8 +183,6 @@ def registered_numbers(*, model) -> dict[int, int]:
 
 def artifact_summary_for_runs(*, runs) -> dict[str, tuple[int, int]]:
     """run id -> (files, bytes) of the run's artifacts and of the models it logged."""
-    from django.db.models import Count, Sum
-
     from kpis.ml.mlflow.models import ArtifactFile, LoggedModel
 
     out = {}
