@@ -3,8 +3,8 @@
 `edge_world(users)` adds two products next to the demo data, with the demo users as members
 in their demo roles:
 - "edge": 200-character titles without a space, names and themes at their maximum length,
-  roadmap items and an objective dated 1900-01-01 to 2199-12-31, a reach of 2,147,483,647,
-  effort 99,999.99, a dozen items at effort 3-4 (labels that could overlap), a KPI with huge
+  roadmap items and an objective dated 1900-01-01 to 2199-12-31, the largest reach and
+  effort the policy accepts (1,000,000,000 and 99,999), a dozen items at effort 3-4 (labels that could overlap), a KPI with huge
   values and thresholds, a model version with 20 metric columns, long feedback, a paused
   source;
 - "empty": a product with nothing in it.
@@ -68,7 +68,7 @@ def edge_world(*, pm, ds, viewer) -> Edge:
     today = timezone.localdate()
     item = roadmap_item_create(actor=pm, product=product, title=unbroken("Title", 200), theme=unbroken("Theme", 80),
                                description=unbroken("Text", 2000), status="in_progress", horizon="now",
-                               reach=2_147_483_647, impact=3, confidence=100, effort="99999.99")
+                               reach=limits.REACH_MAX, impact=3, confidence=100, effort=limits.EFFORT_MAX)
     RoadmapItem.objects.filter(pk=item.pk).update(start_date=FIRST_DAY, target_date=LAST_DAY)
     far = roadmap_item_create(actor=pm, product=product, title="Far future launch", theme="Edges", status="planned",
                               horizon="later", reach=10, impact=1, confidence=50, effort=1)
