@@ -1,7 +1,8 @@
 """Feedback themes figures: grouping 10,000 pieces, assigning one new piece, search by meaning,
 and the grouping's quality on a synthetic corpus with known themes mixed with noise.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/pmhub .venv/bin/python bench/feedback_themes.py
+    .venv/bin/python bench/feedback_themes.py     (its own database, pmhub_bench_kpis, created and migrated;
+                                                   BENCH_DATABASE_URL or DATABASE_URL name another)
     ... bench/feedback_themes.py --backend sentence-transformers --model-path /path/to/model --n 2000
 
 Works on a scratch product it creates and deletes; prints one line per figure, the load
@@ -16,11 +17,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pmhub.settings")
+# Pieces stored here are assigned by the figures below, not by a task run at each insert.
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "0")
 
-import django  # noqa: E402
+import _kpis_common  # noqa: E402
 
-django.setup()
+_kpis_common.setup_django()
 
 import numpy as np  # noqa: E402
 from django.conf import settings  # noqa: E402
