@@ -52,16 +52,23 @@ def start_mlflow():
     return proc, f"http://127.0.0.1:{port}", {}
 
 
+def start_pmhub():
+    """pmhub under gunicorn as the log-batch benchmark starts it; its tracking URI is /mlflow."""
+    proc, base, headers = common.start_pmhub()
+    return proc, base + "/mlflow", headers
+
+
 def new_run(base, headers, experiment):
     s = requests.Session()
-    s.headers.update(headers)
+    s.headers.update({**headers, "Content-Type": "application/json"})
+    api = common.Target("tracking", base, headers, "/api/2.0/mlflow")
     found = s.get(f"{base}/api/2.0/mlflow/experiments/get-by-name", params={"experiment_name": experiment})
     if found.status_code == 200:
         exp_id = found.json()["experiment"]["experiment_id"]
     else:
-        exp_id = common.call(s, base, "experiments/create", {"name": experiment})["experiment_id"]
-    run = common.call(s, base, "runs/create", {"experiment_id": exp_id, "start_time": int(time.time() * 1000),
-                                               "run_name": f"bench-{uuid.uuid4().hex[:8]}"})["run"]["info"]
+        exp_id = api.call(s, "experiments/create", {"name": experiment})["experiment_id"]
+    run = api.call(s, "runs/create", {"experiment_id": exp_id, "start_time": int(time.time() * 1000),
+                                    "run_name": f"bench-{uuid.uuid4().hex[:8]}"})["run"]["info"]
     return run["artifact_uri"].replace("mlflow-artifacts:", "").lstrip("/")
 
 
@@ -117,7 +124,7 @@ def main():
     with os.fdopen(fd, "wb") as fh:
         for _ in range(args.mb):
             fh.write(os.urandom(1 << 20))
-    servers = [("pmhub", common.start_pmhub, "bench/artifacts")]
+    servers = [("pmhub", start_pmhub, "bench/artifacts")]
     if not args.skip_mlflow:
         servers.append(("mlflow", start_mlflow, "bench-artifacts"))
     results = {}
