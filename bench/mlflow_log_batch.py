@@ -21,7 +21,10 @@ and pmhub's KPI API back to back, then the next row. Rows:
 - log-metric into a key already holding 100,000 points of today, against a
   fresh key, interleaved (p50 and p90 of each);
 - get-history of a 100,000-point metric (KPI API: the same series bucketed).
-Prints each figure, the ratio pmhub/MLflow and the load average.
+Prints each figure, the ratio pmhub/MLflow and the load average. The log-batch
+and log-metric rows also run against an empty WSGI app (bench/_empty_wsgi.py)
+under the same gunicorn: the most any server could reach with this client on
+this machine, and so the highest ratio to MLflow the row allows.
 """
 from __future__ import annotations
 
@@ -131,6 +134,16 @@ def start_pmhub():
     return proc, f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}
 
 
+def start_empty():
+    """The same gunicorn as pmhub's, serving bench/_empty_wsgi.py: the harness's ceiling."""
+    port = free_port()
+    proc = spawn([str(ROOT / ".venv" / "bin" / "gunicorn"), "_empty_wsgi:application", "--chdir", str(ROOT / "bench"),
+                  "--bind", f"127.0.0.1:{port}", "--workers", "3", "--threads", "4", "--keep-alive", "15"],
+                 dict(os.environ), "empty")
+    wait_http(f"http://127.0.0.1:{port}/", proc)
+    return proc, f"http://127.0.0.1:{port}"
+
+
 def mlflow_venv() -> Path:
     mlflow_bin = VENV / "bin" / "mlflow"
     if not mlflow_bin.exists():
@@ -236,7 +249,10 @@ def kpi_bodies(n: int, per: int, first_ms: int) -> list[str]:
 def row_batches(targets, clients, per_client, one_run, kpi_ids, results, label):
     ts0 = int(time.time() * 1000) - 3_600_000
     for t in targets:
-        if t.name == "kpi":
+        if t.name == "empty":
+            payloads = [batch_bodies("0" * 32, per_client, c * 1_000_000, ts0) for c in range(clients)]
+            urls = [t.base + "/"] * clients
+        elif t.name == "kpi":
             ids = [kpi_ids[0]] * clients if one_run else kpi_ids[:clients]
             payloads = [kpi_bodies(per_client, 1000, ts0 - 86_400_000 + c * 10_000_000) for c in range(clients)]
             urls = [f"{t.base}/api/v1/kpis/{kid}/points" for kid in ids]
@@ -259,7 +275,11 @@ def row_batches(targets, clients, per_client, one_run, kpi_ids, results, label):
 
 def row_log_metric(targets, clients, per_client, kpi_id, results, label):
     for t in targets:
-        if t.name == "kpi":
+        if t.name == "empty":
+            payloads = [[json.dumps({"run_id": "0" * 32, "key": "loss", "value": 1.0 / (i + 1), "timestamp": i,
+                                     "step": c * 1_000_000 + i}) for i in range(per_client)] for c in range(clients)]
+            url = t.base + "/"
+        elif t.name == "kpi":
             first = int(time.time() * 1000) - 2 * 86_400_000 + clients * per_client * 7 * (label == "metric8")
             payloads = [kpi_bodies(per_client, 1, first + c * 1_000_000) for c in range(clients)]
             url = f"{t.base}/api/v1/kpis/{kpi_id}/points"
@@ -364,6 +384,9 @@ def main():
             proc, mbase, _ = start_mlflow()
             procs.append(proc)
             targets.insert(0, Target("mlflow", mbase, {}, "/api/2.0/mlflow"))
+        proc, ebase = start_empty()
+        procs.append(proc)
+        targets.append(Target("empty", ebase, {}, ""))
         results = {}
         print("log-batch 1,000 metrics, 1 client", flush=True)
         row_batches(targets, 1, n(30), False, KPI_IDS[0:1], results, "batch1")
@@ -376,9 +399,9 @@ def main():
         print("log-metric, 8 clients", flush=True)
         row_log_metric(targets, 8, n(60), KPI_IDS[6], results, "metric8")
         print("log-metric into a key already holding 100,000 points of today, against a fresh key (pmhub)", flush=True)
-        row_full_key(targets[-2], n(200), results)
+        row_full_key(targets[-3], n(200), results)
         print("get-history, 100,000 points (KPI API: the same, bucketed)", flush=True)
-        row_history(targets, KPI_IDS[7], results)
+        row_history(targets[:-1], KPI_IDS[7], results)
     finally:
         for proc in procs:
             stop(proc)
@@ -388,21 +411,27 @@ def main():
             return ""
         return f"({results[(row, 'pmhub')] / results[(row, 'mlflow')]:.1f}x)"
 
-    print("\n| configuration | MLflow | pmhub /mlflow | pmhub KPI API |\n|---|---|---|---|")
+    def ceiling(row):
+        if args.skip_mlflow:
+            return f"{results[(row, 'empty')]:,.0f}"
+        return f"{results[(row, 'empty')]:,.0f} ({results[(row, 'empty')] / results[(row, 'mlflow')]:.1f}x)"
+
+    print("\n| configuration | MLflow | pmhub /mlflow | pmhub KPI API | ceiling: an empty app |\n|---|---|---|---|---|")
     for row, title, unit in (("batch1", "log-batch 1,000 metrics, 1 client", "metrics/s"),
                              ("batch4one", "log-batch 1,000, 4 clients, one run", "metrics/s"),
                              ("batch4each", "log-batch 1,000, 4 clients, a run each", "metrics/s"),
                              ("metric1", "`log-metric` one at a time, 1 client", "req/s"),
                              ("metric8", "`log-metric`, 8 clients", "req/s")):
         m = f"{results[(row, 'mlflow')]:,.0f}" if not args.skip_mlflow else "-"
-        print(f"| {title} ({unit}) | {m} | {results[(row, 'pmhub')]:,.0f} {ratio(row)} | {results[(row, 'kpi')]:,.0f} |")
+        print(f"| {title} ({unit}) | {m} | {results[(row, 'pmhub')]:,.0f} {ratio(row)} | {results[(row, 'kpi')]:,.0f} "
+              f"| {ceiling(row)} |")
     full, fresh = results[("full", "pmhub", "full")], results[("full", "pmhub", "fresh")]
     print(f"| `log-metric` into a key holding 100,000 points of today | - | {full[2]:.0f} req/s, p50 {full[0] * 1000:.1f} ms "
-          f"(fresh key: {fresh[2]:.0f} req/s, p50 {fresh[0] * 1000:.1f} ms; p50 ratio {full[0] / fresh[0]:.2f}x) | |")
+          f"(fresh key: {fresh[2]:.0f} req/s, p50 {fresh[0] * 1000:.1f} ms; p50 ratio {full[0] / fresh[0]:.2f}x) | | |")
     h = results[("history", "pmhub")]
     m = f"{results[('history', 'mlflow')]:.2f} s" if not args.skip_mlflow else "-"
     hr = "" if args.skip_mlflow else f" ({results[('history', 'mlflow')] / h:.1f}x)"
-    print(f"| get-history, 100,000 points | {m} | {h:.2f} s{hr} | bucketed: {results[('history', 'kpi')] * 1000:.0f} ms |")
+    print(f"| get-history, 100,000 points | {m} | {h:.2f} s{hr} | bucketed: {results[('history', 'kpi')] * 1000:.0f} ms | |")
     print(f"load average at end: {load()}")
 
 

@@ -1,11 +1,51 @@
 """Reads of the core app: tokens, worker heartbeats, health."""
+from __future__ import annotations
+
+import functools
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from . import prepared
 from .models import ApiToken, WorkerHeartbeat
+
+
+def api_token_active(*, key_hash: str) -> ApiToken | None:
+    """The unrevoked token with this hash, of an active user (token.user loaded), or None.
+
+    Asked on every API request, so written out: one indexed query (the ORM took
+    about 1 ms of CPU to build it). Nothing is cached: a revoked token or a
+    deactivated user is refused from the next request on.
+    """
+    from django.contrib.auth import get_user_model
+
+    joined = _token_with_user()
+    user_table = get_user_model()._meta.db_table
+    with connection.cursor() as cursor:
+        prepared.execute(
+            cursor, "pmhub_api_token",
+            f"SELECT {joined.columns} FROM {ApiToken._meta.db_table} t "
+            f"JOIN {user_table} u ON u.id = t.user_id "
+            "WHERE t.key_hash = %s AND t.revoked_at IS NULL AND u.is_active = %s",
+            [key_hash, True],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    (token, user), _rest = joined.instances(row, connection)
+    token.user = user
+    return token
+
+
+@functools.cache
+def _token_with_user():
+    from django.contrib.auth import get_user_model
+
+    from .rows import Joined
+
+    return Joined((ApiToken, "t"), (get_user_model(), "u"))
 
 
 def api_token_list(*, user):

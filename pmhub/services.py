@@ -44,11 +44,9 @@ def api_token_authenticate(*, raw: str) -> ApiToken | None:
     """The active token matching raw, with last_used_at kept to the minute."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
         return None
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(key_hash=hash_token(raw), revoked_at__isnull=True, user__is_active=True)
-        .first()
-    )
+    from .selectors import api_token_active
+
+    token = api_token_active(key_hash=hash_token(raw))
     if token is None:
         return None
     now = timezone.now()

@@ -421,16 +421,22 @@ def model_metrics_log(*, actor, version: ModelVersion, entries, model_has_feeds:
     the version saves queries here: model_has_feeds=False skips looking for KPIs
     that follow the model; series maps metric keys to their series. With both
     covering the batch (a log-metric to a known key), the store's own statement
-    is the only one.
+    is the only one; with model_has_feeds=False and every key known, one read
+    of the keys' series comes before it.
     """
     require(actor, version.model.product_id, Action.TRACK)
     metrics = entries if entries and isinstance(entries[0], MetricIn) else metric_entries_validate(entries)
     by_key: dict[str, list[PointIn]] = {}
     for m in metrics:
         by_key.setdefault(m.key, []).append(PointIn(m.ts, m.value, m.step))
-    if model_has_feeds is False and series and set(by_key) <= series.keys():
-        series_points_upsert_many(batches={series[key]: points for key, points in by_key.items()})
-        return len(metrics)
+    if model_has_feeds is False:
+        if not (series and set(by_key) <= series.keys()):
+            from kpis.ml.selectors import metric_series_ids
+
+            series = metric_series_ids(version_id=version.pk, keys=by_key)
+        if set(by_key) <= series.keys():  # every key known: no transaction of ours, no lock
+            series_points_upsert_many(batches={series[key]: points for key, points in by_key.items()})
+            return len(metrics)
     with transaction.atomic():
         series = _metric_series_for(version=version, keys=set(by_key))
         if model_has_feeds is not False:  # queued on commit; asked first, so the store's row locks come last

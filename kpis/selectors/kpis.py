@@ -1,6 +1,7 @@
 """Reads of KPIs: lists with their latest value, cards, dashboards, the portfolio."""
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone as dt_timezone
@@ -60,6 +61,14 @@ def kpi_get_for_user(*, user, product, key: str) -> KPI:
     return kpi_list_for_user(user=user, product=product).get(key=key)
 
 
+@functools.cache
+def _kpi_with_product():
+    from pmhub.rows import Joined
+    from products.models import Product
+
+    return Joined((KPI, "k"), (Product, "p"))
+
+
 def kpi_by_ref_for_write(*, user, ref: str | int, key: str | None = None, action: str) -> KPI:
     """A KPI by id, or by product slug and key, for a write the user must be allowed (ingest).
 
@@ -69,18 +78,40 @@ def kpi_by_ref_for_write(*, user, ref: str | int, key: str | None = None, action
     the user may not see the KPI's product, PermissionDenied when they see it but
     may not do action.
     """
+    from pmhub import prepared
     from pmhub.permissions import require, role_remember, user_can
     from pmhub.roles import Action
-    from products.models import Membership
+    from products.models import Membership, Product
 
-    qs = KPI.objects.select_related("product")
+    if key is None:
+        try:
+            where, params = "k.id = %s", [int(ref)]
+        except (TypeError, ValueError):
+            raise KPI.DoesNotExist from None
+        if not 0 < params[0] < 2**63:
+            raise KPI.DoesNotExist
+    else:
+        where, params = "p.slug = %s AND k.key = %s", [str(ref), key]
     member = getattr(user, "is_authenticated", False) and not user.is_staff
+    joined = _kpi_with_product()
+    # Written out: building this query with the ORM cost about 1 ms of CPU per ingest.
+    with connection.cursor() as cursor:
+        prepared.execute(
+            cursor, "pmhub_kpi_by_" + ("id" if key is None else "key"),
+            f"""SELECT {joined.columns},
+                   (SELECT ms.role FROM {Membership._meta.db_table} ms
+                    WHERE ms.user_id = %s AND ms.product_id = p.id LIMIT 1)
+            FROM {KPI._meta.db_table} k JOIN {Product._meta.db_table} p ON p.id = k.product_id
+            WHERE {where}""",
+            [user.pk if member else None, *params],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise KPI.DoesNotExist
+    (kpi, product), (role,) = joined.instances(row, connection)
+    kpi.product = product
     if member:
-        qs = qs.annotate(_member_role=Subquery(
-            Membership.objects.filter(user=user, product_id=OuterRef("product_id")).values("role")[:1]))
-    kpi = qs.get(pk=int(ref)) if key is None else qs.get(product__slug=ref, key=key)
-    if member:
-        role_remember(user, kpi.product_id, kpi._member_role)
+        role_remember(user, kpi.product_id, role)
     if not user_can(user, kpi.product, Action.VIEW):
         raise KPI.DoesNotExist
     require(user, kpi.product, action)

@@ -167,13 +167,15 @@ def _check_points(points: list[PointIn]) -> None:
     errors.raise_if_any()
 
 
-def kpi_points_ingest(*, kpi: KPI, points: list[PointIn], actor=None, evaluate: bool = True) -> int:
+def kpi_points_ingest(*, kpi: KPI, points: list[PointIn], actor=None, evaluate: bool = True,
+                      expect_new: bool = True) -> int:
     """Store points in the KPI's series (idempotent upsert) and queue its evaluation.
 
     With an actor, the actor must be allowed to track on the KPI's product
     (product managers and data scientists). Without one (pulls, model-fed KPIs)
     the caller has checked. Status and alerts are re-evaluated by the Celery
-    task kpis.tasks.kpi_evaluate after the transaction commits.
+    task kpis.tasks.kpi_evaluate after the transaction commits. expect_new=False
+    for writers that mostly resend stored points (see series_points_upsert_many).
     """
     if actor is not None:
         require(actor, kpi.product, Action.TRACK)
@@ -185,7 +187,7 @@ def kpi_points_ingest(*, kpi: KPI, points: list[PointIn], actor=None, evaluate: 
     # The upsert is its own transaction (no savepoint nested in one opened here: two
     # round trips less per request). The evaluation is queued once that transaction,
     # or the caller's outer one, has committed (on_commit runs at once in autocommit).
-    stored = series_points_upsert(series=kpi.series_id, points=points)
+    stored = series_points_upsert(series=kpi.series_id, points=points, expect_new=expect_new)
     if evaluate:
         # Coalesced: a KPI fed by many clients at once is evaluated at most once a
         # second, not once per request (the evaluation reads the latest points).

@@ -277,7 +277,8 @@ def _store_points(kpi: KPI, points) -> int:
     the commit, in this task (_evaluate), rather than by one more queued task per pull."""
     from kpis.services.kpis import kpi_points_ingest
 
-    return kpi_points_ingest(kpi=kpi, points=points, evaluate=False)
+    # A pull re-reads an overlapping window: most points are stored already.
+    return kpi_points_ingest(kpi=kpi, points=points, evaluate=False, expect_new=False)
 
 
 def _evaluate(kpi: KPI) -> None:

@@ -8,15 +8,17 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone as dt_timezone
 from typing import NamedTuple
 
-from django.db import DataError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 
 from kpis.timeseries.models import Point, Rollup, Series
+from pmhub import prepared
 
 # Transaction-level advisory locks (PostgreSQL): writers hold their series' lock
 # (class, series) shared, so writers of one series never wait for each other on
 # it; series_delete and series_rollups_refresh hold it exclusively.
 _SERIES_LOCK_CLASS = 7_301
-_NOT_ALONE = "22012"  # division_by_zero: how the one-statement path gives way (see series_points_upsert_many)
+_NOT_ALONE = "22012"  # division_by_zero: how the one-statement path gives way for a series gone
+_POINT_KEY = "point_natural_key"  # ... and its unique violation, for a point already stored
 
 
 class PointIn(NamedTuple):
@@ -62,7 +64,7 @@ def _series_id(series: Series | int) -> int:
     return series if isinstance(series, int) else series.pk
 
 
-def series_points_upsert(*, series: Series | int, points: Iterable[PointIn]) -> int:
+def series_points_upsert(*, series: Series | int, points: Iterable[PointIn], expect_new: bool = True) -> int:
     """Store points idempotently on (series, ts, step); returns how many were sent.
 
     Callers validate first (finite values, aware timestamps); this checks the
@@ -72,10 +74,11 @@ def series_points_upsert(*, series: Series | int, points: Iterable[PointIn]) -> 
     GROUP BY of their raw points in the same transaction (see the write path
     below: new points merge as deltas, overwritten ones recompute their hour).
     """
-    return series_points_upsert_many(batches={_series_id(series): points})
+    return series_points_upsert_many(batches={_series_id(series): points}, expect_new=expect_new)
 
 
-def series_points_upsert_many(*, batches: Mapping[Series | int, Iterable[PointIn]], savepoint: bool = True) -> int:
+def series_points_upsert_many(*, batches: Mapping[Series | int, Iterable[PointIn]], savepoint: bool = True,
+                               expect_new: bool = True) -> int:
     """series_points_upsert for several series at once (model metrics: one series per key).
 
     Same guarantees, one transaction for all. On PostgreSQL a batch of new
@@ -85,6 +88,9 @@ def series_points_upsert_many(*, batches: Mapping[Series | int, Iterable[PointIn
     point repeated within the batch counts once: the last one wins).
     savepoint=False, inside a caller's transaction: no savepoint around the
     batch (two round trips less); an error then rolls that whole transaction back.
+    expect_new=False (writers that mostly resend stored points, such as pulls of
+    an overlapping window): skip the one-statement attempt, which would fail on
+    its first stored point, and go the general way at once.
     """
     by_series: dict[int, list[PointIn]] = {}
     for series, points in batches.items():
@@ -94,15 +100,19 @@ def series_points_upsert_many(*, batches: Mapping[Series | int, Iterable[PointIn
         return 0
     if connection.vendor == "postgresql":
         arrays = _as_arrays(by_series)  # checks every point first
-        if connection.get_autocommit() and not connection.in_atomic_block:
+        if expect_new and connection.get_autocommit() and not connection.in_atomic_block:
             # Outside any transaction, a batch of only new points is one query string that
             # PostgreSQL runs as one implicit transaction: no BEGIN or COMMIT round trip.
-            # Anything else (a point already stored, a series gone) makes that statement
-            # fail on purpose, storing nothing, and the batch goes the general way below.
+            # Its insert has no ON CONFLICT clause (a plain insert costs half as much as
+            # a speculative one), so a point already stored makes it fail, storing
+            # nothing; so does a series deleted meanwhile. The batch then goes the
+            # general way below. (PostgreSQL logs each such failure as an ERROR line.)
             try:
                 return _upsert_postgresql(list(by_series), *arrays, alone=True)
-            except DataError as exc:
-                if getattr(exc.__cause__, "pgcode", None) != _NOT_ALONE:
+            except (DataError, IntegrityError) as exc:
+                cause = exc.__cause__
+                if not (getattr(cause, "pgcode", None) == _NOT_ALONE
+                        or getattr(getattr(cause, "diag", None), "constraint_name", None) == _POINT_KEY):
                     raise
         with transaction.atomic(savepoint=savepoint):
             return _upsert_postgresql(list(by_series), *arrays)
@@ -145,9 +155,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def _as_arrays(by_series: dict[int, list[PointIn]]) -> tuple[str, str, str, str]:
+def _as_arrays(by_series: dict[int, list[PointIn]]) -> tuple[str, str, str, str, bool]:
     """The points as four PostgreSQL array literals (series ids, epoch microseconds,
-    steps, values).
+    steps, values), and whether a key (series, ts, step) repeats among them.
 
     Built with str.join over integers and float reprs (exact both ways), which
     is several times cheaper than letting psycopg2 adapt 10,000 datetimes or
@@ -155,6 +165,7 @@ def _as_arrays(by_series: dict[int, list[PointIn]]) -> tuple[str, str, str, str]
     a value that is not a finite number.
     """
     sids, micros, steps, values = [], [], [], []
+    repeats = False
     for series_id, points in by_series.items():
         sids.append(",".join([str(series_id)] * len(points)))
         try:
@@ -162,7 +173,9 @@ def _as_arrays(by_series: dict[int, list[PointIn]]) -> tuple[str, str, str, str]
         except TypeError:  # naive minus aware
             raise ValueError("point timestamps must be timezone-aware") from None
         micros.append(",".join(map(str, us)))
-        steps.append(",".join([str(int(p[2])) for p in points]))
+        step_ints = [int(p[2]) for p in points]
+        steps.append(",".join(map(str, step_ints)))
+        repeats = repeats or len(set(zip(us, step_ints))) < len(points)
         try:
             floats = [p[1] + 0.0 for p in points]  # numbers only: a string raises TypeError
         except TypeError:
@@ -170,13 +183,14 @@ def _as_arrays(by_series: dict[int, list[PointIn]]) -> tuple[str, str, str, str]
         if not all(map(math.isfinite, floats)):
             raise ValueError("point values must be finite numbers")
         values.append(",".join(map(repr, floats)))
-    return tuple("{" + ",".join(parts) + "}" for parts in (sids, micros, steps, values))
+    return (*("{" + ",".join(parts) + "}" for parts in (sids, micros, steps, values)), repeats)
 
 
 # The write path keeps every rollup row equal to a GROUP BY over its raw points
 # at the cost of the batch, not of the series:
 #
-# 1. Insert the batch's points with ON CONFLICT DO NOTHING; the ones really
+# 1. Insert the batch's points with ON CONFLICT DO NOTHING (outside a transaction:
+#    a plain insert, which fails on a stored point, see series_points_upsert_many); the ones really
 #    inserted (RETURNING) are grouped per series and hour into deltas (count,
 #    sum, min, max, latest point by (ts, step)). A key inserted meanwhile by
 #    another writer makes the insert wait for it, then counts as a conflict.
@@ -204,6 +218,7 @@ def _as_arrays(by_series: dict[int, list[PointIn]]) -> tuple[str, str, str, str]
 # to floating-point rounding (exact for values that add exactly, such as
 # integers below 2**53), as PostgreSQL's own sum() depends on row order.
 
+# The batch's points (of live series), the last one of a repeated key winning.
 _BATCH_SQL = """batch AS (
     SELECT DISTINCT ON (series_id, ts, step) series_id, ts, step, value
     FROM (SELECT series_id, timestamptz 'epoch' + us * interval '1 microsecond' AS ts, step, value, n
@@ -211,6 +226,12 @@ _BATCH_SQL = """batch AS (
                WITH ORDINALITY AS b(series_id, us, step, value, n)) AS b
     WHERE series_id IN (SELECT id FROM live)
     ORDER BY series_id, ts, step, n DESC
+)"""
+# The same when no key repeats (the usual batch): no sort to find repeats.
+_BATCH_UNIQUE_SQL = """batch AS (
+    SELECT series_id, timestamptz 'epoch' + us * interval '1 microsecond' AS ts, step, value
+    FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::float8[]) AS b(series_id, us, step, value)
+    WHERE series_id IN (SELECT id FROM live)
 )"""
 
 # One bucket's aggregate of points p (latest point by ts, then step).
@@ -267,14 +288,17 @@ def _merge_ctes_sql(source: str, only_if: str = "true") -> str:
     )"""
 
 
-def _upsert_postgresql(series_ids: list[int], sids: str, micros: str, steps: str, values: str, *,
+def _upsert_postgresql(series_ids: list[int], sids: str, micros: str, steps: str, values: str, repeats: bool, *,
                        alone: bool = False) -> int:
     """Steps 1 to 4 above. Only new points (the usual case): one statement, which merges
     the deltas itself once it knows every point was new. Otherwise three: step 2,
     then steps 3 and 4 in one round trip."""
     point_table, series_table = Point._meta.db_table, Series._meta.db_table
     arrays = [sids, micros, steps, values]
+    batch_sql = _BATCH_SQL if repeats else _BATCH_UNIQUE_SQL
     live_sql = f"live AS (SELECT id FROM {series_table} WHERE id = ANY(%s::bigint[]))"
+    # Alone, the insert either stores every point or fails: no need to count them.
+    all_new = "true" if alone else "(SELECT count(*) FROM ins) = (SELECT count(*) FROM batch)"
     with connection.cursor() as cursor:
         # The series' shared locks (a series_delete waits, or has committed before
         # the next statement's snapshot), then step 1. psycopg2 sends both as one
@@ -282,29 +306,31 @@ def _upsert_postgresql(series_ids: list[int], sids: str, micros: str, steps: str
         # Points have no foreign key (see Point.series): the series are checked
         # here, once, and a point of a missing series is not stored (the caller
         # raises, rolling the whole batch back).
-        cursor.execute(
-            f"""SELECT pg_advisory_xact_lock_shared(%s, s) FROM unnest(%s::int[]) AS s;
-            WITH {live_sql}, {_BATCH_SQL}, ins AS (
+        # Alone (the hot path: log-metric, the KPI API): a prepared statement, planned once per connection.
+        lock_sql = "SELECT pg_advisory_xact_lock_shared(%s, s) FROM unnest(%s::int[]) AS s"
+        lock_params = [_SERIES_LOCK_CLASS, sorted({_lock_key(sid) for sid in series_ids})]
+        step1_sql = f"""WITH {live_sql}, {batch_sql}, ins AS (
                 INSERT INTO {point_table} (series_id, ts, step, value)
                 SELECT series_id, ts, step, value FROM batch ORDER BY series_id, ts, step
-                ON CONFLICT (series_id, ts, step) DO NOTHING
+                {"" if alone else "ON CONFLICT (series_id, ts, step) DO NOTHING"}
                 RETURNING series_id, ts, step, value
             ), hours AS (
                 SELECT p.series_id, date_bin('1 hour', p.ts, timestamptz 'epoch') AS ts, {_POINTS_AGG}
                 FROM ins p GROUP BY 1, 2
-            ), {_merge_ctes_sql("hours", only_if="(SELECT count(*) FROM ins) = (SELECT count(*) FROM batch)")}
+            ), {_merge_ctes_sql("hours", only_if=all_new)}
             SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM ins), (SELECT array_agg(id) FROM live),
                    array_agg(series_id), array_agg(ts), array_agg(count), array_agg(sum), array_agg(min),
                    array_agg(max), array_agg(last), array_agg(last_ts), array_agg(last_step),
-                   -- alone (its own implicit transaction): fail unless every series is there and
-                   -- every point was new, so that nothing is committed half done
-                   CASE WHEN %s THEN 1 / (CASE WHEN (SELECT count(*) FROM live) = %s
-                                               AND (SELECT count(*) FROM ins) = (SELECT count(*) FROM batch)
-                                          THEN 1 ELSE 0 END) END
-            FROM hours""",
-            [_SERIES_LOCK_CLASS, sorted({_lock_key(sid) for sid in series_ids}), series_ids, *arrays,
-             alone, len(series_ids)],
-        )
+                   -- alone (its own implicit transaction, every point new or the insert failed):
+                   -- fail unless every series is there, so that nothing is committed half done
+                   CASE WHEN %s THEN 1 / (CASE WHEN (SELECT count(*) FROM live) = %s THEN 1 ELSE 0 END) END
+            FROM hours"""
+        step1_params = [series_ids, *arrays, alone, len(series_ids)]
+        if alone:
+            prepared.execute(cursor, "pmhub_points_new" + ("_repeats" if repeats else ""), step1_sql, step1_params,
+                             before=lock_sql, before_params=lock_params)
+        else:
+            cursor.execute(f"{lock_sql}; {step1_sql}", lock_params + step1_params)
         sent, inserted, live, *deltas, _alone = cursor.fetchone()
         _require_series(series_ids, live or [])
         if inserted == sent:  # only new points: step 3 is done already, in the same statement
@@ -313,7 +339,7 @@ def _upsert_postgresql(series_ids: list[int], sids: str, micros: str, steps: str
         recompute: list[tuple[int, datetime]] = []
         if inserted < sent:  # step 2
             cursor.execute(
-                f"""WITH {live_sql}, {_BATCH_SQL}, old AS (
+                f"""WITH {live_sql}, {batch_sql}, old AS (
                     SELECT p.series_id, p.ts, p.step, b.value
                     FROM {point_table} p JOIN batch b USING (series_id, ts, step)
                     WHERE p.value IS DISTINCT FROM b.value

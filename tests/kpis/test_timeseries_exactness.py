@@ -5,7 +5,7 @@ holding an overwritten point (kpis.timeseries.services). These tests compare
 every rollup row with what the raw points say (tests/kpis/timeseries_oracle.py):
 - a hypothesis property test on PostgreSQL: random sequences of batches,
   overlapping retries, overwrites (min, max and latest values included), several
-  series at once and series deletes;
+  series at once and series deletes, inside a transaction and in autocommit;
 - threads on their own PostgreSQL connections doing the same at once, to the
   same series, hours and keys, with a series deleted meanwhile;
 - the same random histories on SQLite (the embedded default), in a subprocess.
@@ -46,6 +46,20 @@ op_st = st.one_of(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=st.lists(op_st, min_size=1, max_size=12))
 def test_rollups_equal_a_group_by_of_the_raw_points_after_any_history(db, ops):
+    """Inside a transaction (as in a request that writes more than points): the general path."""
+    _replay(ops)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(op_st, min_size=1, max_size=12))
+def test_rollups_stay_exact_outside_a_transaction_too(transactional_db, ops):
+    """In autocommit (log-metric, the KPI API): a batch of new points is one plain insert
+    that fails on a point already stored and then takes the general path."""
+    assert connection.get_autocommit() and not connection.in_atomic_block
+    _replay(ops)
+
+
+def _replay(ops):
     assert connection.vendor == "postgresql"
     series = [Series.objects.create(kind="kpi", key=f"p{i}").pk for i in range(2)]
     sent = []

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import bisect
+import functools
 from collections import defaultdict
 
 from django.db import connection
@@ -52,6 +53,15 @@ def run_get_for_user(*, user, run_id: str) -> MlflowRun | None:
     return run_list_for_user(user=user).filter(run_uuid=run_id).first()
 
 
+@functools.cache
+def _run_for_write_columns():
+    from kpis.ml.models import AIModel, ModelVersion
+    from pmhub.rows import Joined
+    from products.models import Product
+
+    return Joined((MlflowRun, "r"), (ModelVersion, "v"), (AIModel, "a"), (Product, "p"))
+
+
 def run_get_for_write(*, user, run_id: str, metric_key: str | None = None) -> MlflowRun | None:
     """A run to log into, in one query: with its version, model and product, the
     user's role on that product (kept in the per-request role cache), whether
@@ -64,6 +74,7 @@ def run_get_for_write(*, user, run_id: str, metric_key: str | None = None) -> Ml
     the visibility subquery and the separate role query of run_get_for_user.
     """
     from kpis.ml.models import AIModel, KpiModelFeed, ModelVersion
+    from pmhub import prepared
     from pmhub.permissions import role_remember, user_can
     from pmhub.roles import Action
     from products.models import Membership, Product
@@ -72,14 +83,12 @@ def run_get_for_write(*, user, run_id: str, metric_key: str | None = None) -> Ml
         return None
     # Hand-written SQL: the ORM took ~3 ms of CPU to build this query (four models,
     # three subqueries, each subquery's default ordering) for a 0.2 ms execution.
-    models = (MlflowRun, ModelVersion, AIModel, Product)
-    fields = [[f for f in m._meta.concrete_fields] for m in models]
-    aliases = ("r", "v", "a", "p")
-    columns = ", ".join(f'{alias}."{f.column}"' for alias, fs in zip(aliases, fields) for f in fs)
+    joined = _run_for_write_columns()
     member = getattr(user, "is_authenticated", False) and not user.is_staff
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT {columns},
+        prepared.execute(
+            cursor, "pmhub_run_for_write",
+            f"""SELECT {joined.columns},
                    EXISTS (SELECT 1 FROM {KpiModelFeed._meta.db_table} f WHERE f.model_id = a.id),
                    (SELECT mm.series_id FROM {ModelMetric._meta.db_table} mm
                     WHERE mm.version_id = v.id AND mm.key = %s LIMIT 1),
@@ -95,20 +104,11 @@ def run_get_for_write(*, user, run_id: str, metric_key: str | None = None) -> Ml
         row = cursor.fetchone()
     if row is None:
         return None
-    objects, at = [], 0
-    for model, alias, fs in zip(models, aliases, fields):
-        values = []
-        for f, value in zip(fs, row[at:at + len(fs)]):
-            col = f.get_col(alias)  # the converters the ORM would apply (JSON, SQLite's datetimes)
-            for convert in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
-                value = convert(value, col, connection)
-            values.append(value)
-        objects.append(model.from_db(connection.alias, [f.attname for f in fs], values))
-        at += len(fs)
+    objects, (has_feeds, series_id, role) = joined.instances(row, connection)
     run, version, model, product = objects
     version.model, model.product = model, product  # as select_related would
     run.version = version
-    run.model_has_feeds, run.metric_series_id, role = row[at:]
+    run.model_has_feeds, run.metric_series_id = has_feeds, series_id
     if member:
         role_remember(user, product.pk, role)
     return run if user_can(user, product, Action.VIEW) else None

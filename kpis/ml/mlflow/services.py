@@ -21,6 +21,12 @@ from django.utils import timezone
 from kpis.ml.mlflow.models import MlflowRun
 from kpis.ml.models import AIModel, ModelVersion
 from kpis.ml.services import (
+    MAX_KEY_LENGTH as METRIC_KEY_MAX_LENGTH,
+    STEP_MAX,
+    STEP_MIN,
+    TS_FUTURE_SLACK,
+    TS_MIN,
+    MetricIn,
     aimodel_create,
     aimodel_update,
     model_metrics_log,
@@ -28,6 +34,7 @@ from kpis.ml.services import (
     model_version_rename,
     model_version_update,
 )
+from pmhub import limits
 from pmhub.audit import audit_record
 from pmhub.permissions import require
 from pmhub.roles import Action
@@ -67,6 +74,52 @@ def ms_to_datetime(ms: int) -> datetime:
         return datetime.fromtimestamp(ms / 1000, tz=dt_timezone.utc)
     except (OverflowError, OSError, ValueError):
         raise ValidationError({"timestamp": [f"{ms} is not a time in milliseconds since 1970."]}) from None
+
+
+def metrics_checked(raw_metrics: list) -> list[MetricIn] | None:
+    """MLflow metric objects as checked store entries, in one pass, or None.
+
+    The hot path of log-batch and log-metric: every item plainly well formed
+    (a string key, a number value within pmhub.limits, an integer timestamp in
+    milliseconds from 1970 to tomorrow, an integer step or none). Anything else,
+    None: the caller takes the careful path, which accepts the same metrics (and
+    a few more spellings, such as numbers sent as strings) and names what is
+    wrong. Accepted here implies accepted there, with the same values.
+    """
+    vmax = limits.VALUE_MAX
+    ts_max = timezone.now() + TS_FUTURE_SLACK
+    good_keys: set[str] = set()
+    times: dict[int, datetime] = {}  # every key of one step shares its timestamp
+    out = []
+    append = out.append
+    for item in raw_metrics:
+        if type(item) is not dict:
+            return None
+        key, value, ms, step = item.get("key"), item.get("value"), item.get("timestamp"), item.get("step")
+        if type(key) is not str:
+            return None
+        if key not in good_keys:
+            if not key or len(key) > METRIC_KEY_MAX_LENGTH or not key.isprintable():
+                return None
+            good_keys.add(key)
+        if not ((type(value) is float or type(value) is int) and -vmax <= value <= vmax):
+            return None  # also NaN, infinities and booleans
+        value = float(value)
+        if step is None:
+            step = 0
+        elif type(step) is not int or not STEP_MIN <= step <= STEP_MAX:
+            return None
+        if type(ms) is not int:
+            return None
+        ts = times.get(ms)
+        if ts is None:
+            if not 0 <= ms <= 253_402_300_799_999:  # up to 9999-12-31
+                return None
+            ts = times[ms] = ms_to_datetime(ms)
+            if not TS_MIN <= ts <= ts_max:
+                return None
+        append(MetricIn(key, value, step, ts))
+    return out
 
 
 def datetime_to_ms(dt: datetime | None) -> int | None:
@@ -257,7 +310,7 @@ def mlflow_run_lifecycle_set(*, actor, run: MlflowRun, deleted: bool) -> MlflowR
     return locked
 
 
-def mlflow_run_log_batch(*, actor, run: MlflowRun, metrics: list[MetricLog] = (),
+def mlflow_run_log_batch(*, actor, run: MlflowRun, metrics: list[MetricLog] | list[MetricIn] = (),
                          params: list[tuple[str, str]] = (), tags: list[tuple[str, str]] = ()) -> MlflowRun:
     """Log metrics, params and tags to a run in one transaction: all of it or nothing.
 
@@ -294,7 +347,11 @@ def mlflow_run_log_batch(*, actor, run: MlflowRun, metrics: list[MetricLog] = ()
     tag_map = dict(tags)
     new_name = tag_map.pop(RUN_NAME_TAG, None)
     note = tag_map.pop(NOTE_TAG, None)
-    entries = [{"key": m.key, "value": m.value, "step": m.step, "ts": ms_to_datetime(m.timestamp)} for m in metrics]
+    if metrics and isinstance(metrics[0], MetricIn):  # checked already (metrics_checked)
+        entries = metrics
+    else:
+        entries = [{"key": m.key, "value": m.value, "step": m.step, "ts": ms_to_datetime(m.timestamp)}
+                   for m in metrics]
     if not (params or tags or new_name is not None or note is not None):
         # Metrics only (log-metric, most log-batch calls): no lock on the version or
         # the run, so writers of one run proceed together; the store serialises
@@ -303,7 +360,7 @@ def mlflow_run_log_batch(*, actor, run: MlflowRun, metrics: list[MetricLog] = ()
             known = getattr(run, "metric_series_id", None)
             model_metrics_log(actor=actor, version=version, entries=entries,
                               model_has_feeds=getattr(run, "model_has_feeds", None),
-                              series={entries[0]["key"]: known} if known is not None else None)
+                              series={metrics[0].key: known} if known is not None else None)
         return run
 
     with transaction.atomic():

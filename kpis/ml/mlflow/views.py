@@ -339,7 +339,8 @@ def _metric_from(data: dict, where: str) -> svc.MetricLog:
 @route("runs/log-metric", "POST")
 def log_metric(user, data):
     run = _run(user, data, for_write=True, metric_key=data.get("key"))
-    svc.mlflow_run_log_batch(actor=user, run=run, metrics=[_metric_from(data, "metric")])
+    metrics = svc.metrics_checked([data]) or [_metric_from(data, "metric")]
+    svc.mlflow_run_log_batch(actor=user, run=run, metrics=metrics)
     return {}
 
 
@@ -374,11 +375,13 @@ def log_batch(user, data):
     if len(raw_metrics) > svc.MAX_METRICS_PER_BATCH:  # refuse before parsing a huge body
         raise invalid(f"A log-batch request may carry at most {svc.MAX_METRICS_PER_BATCH} metrics; "
                       f"this one has {len(raw_metrics)}.")
-    metrics = []
-    for i, item in enumerate(raw_metrics):
-        if not isinstance(item, dict):
-            raise invalid(f"metrics[{i}] must be an object.")
-        metrics.append(_metric_from(item, f"metrics[{i}]"))
+    metrics = svc.metrics_checked(raw_metrics)
+    if metrics is None:  # something to convert or to refuse: the careful path names it
+        metrics = []
+        for i, item in enumerate(raw_metrics):
+            if not isinstance(item, dict):
+                raise invalid(f"metrics[{i}] must be an object.")
+            metrics.append(_metric_from(item, f"metrics[{i}]"))
     svc.mlflow_run_log_batch(actor=user, run=run, metrics=metrics,
                              params=m.key_values(m.get_list(data, "params"), "params"),
                              tags=m.key_values(m.get_list(data, "tags"), "tags"))
