@@ -36,6 +36,12 @@ class AIModel(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Text that names an AI model by its id: MLflow artifact URIs, whose experiment id is the
+    # model's id (`mlflow-artifacts:/<id>/...`, also with a host). Importing a product gives the
+    # model a new id and rewrites these to match (products.transfer).
+    transfer_pk_in_text = (r"mlflow-artifacts:/(?P<pk>[0-9]+)(?![0-9])",
+                           r"mlflow-artifacts://[^/\s]+/(?P<pk>[0-9]+)(?![0-9])")
+
     class Meta:
         ordering = ["product__name", "name"]
         verbose_name = "AI model"

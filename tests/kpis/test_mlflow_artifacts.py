@@ -82,6 +82,47 @@ def test_sklearn_job_autologs_logs_registers_and_loads_by_alias(gunicorn_server,
     assert AuditEvent.objects.filter(action="model_version.promoted").exists()
     assert ArtifactFile.objects.filter(path__startswith=f"models/{out['model_id']}/artifacts/").exists()
 
+    # A copy of the product in the same pmhub: the client loads the copy's model by its new run id,
+    # its new logged model id and the copy's alias, from the bytes the copy shares with the original.
+    import io
+
+    from products.transfer import product_export, product_import
+
+    buf = io.StringIO()
+    product_export(product=product, stream=buf)
+    buf.seek(0)
+    copy = product_import(stream=buf, slug="search-copy")
+    copied = MlflowRun.objects.get(version__model__product=copy, version__version="manual")
+    copied_model = LoggedModel.objects.get(model__product=copy, source_run=copied)
+    assert copied.run_uuid != out["manual_run"] and copied_model.mlflow_id != out["model_id"]
+    loads = result(run_client(COPY_LOADS, gunicorn_server, token, copied.run_uuid, copied_model.mlflow_id,
+                              "search-copy.ranker", out["manual_run"], timeout=300))
+    assert loads["runs"] == loads["models"] == loads["alias"] == loads["original"]
+    assert loads["source_run"] == copied.run_uuid and loads["registered_run"] == copied.run_uuid
+    assert loads["original_source_run"] == out["manual_run"]
+
+
+COPY_LOADS = r"""
+import json, sys, mlflow
+from mlflow import MlflowClient
+from sklearn.datasets import make_classification
+run_id, model_id, registered, original_run = sys.argv[1:5]
+X, _y = make_classification(n_samples=200, n_features=6, random_state=0)
+client = MlflowClient()
+out = {
+    "runs": mlflow.pyfunc.load_model(f"runs:/{run_id}/model").predict(X[:20]).tolist(),
+    "models": mlflow.pyfunc.load_model(f"models:/{model_id}").predict(X[:20]).tolist(),
+    "alias": mlflow.pyfunc.load_model(f"models:/{registered}@champion").predict(X[:20]).tolist(),
+    "original": mlflow.pyfunc.load_model(f"runs:/{original_run}/model").predict(X[:20]).tolist(),
+    "source_run": client.get_logged_model(model_id).source_run_id,
+    "registered_run": client.get_model_version_by_alias(registered, "champion").run_id,
+    "original_source_run": client.search_logged_models(
+        filter_string=f"source_run_id = '{original_run}'",
+        experiment_ids=[client.get_run(original_run).info.experiment_id])[0].source_run_id,
+}
+print("RESULT " + json.dumps(out))
+"""
+
 
 REFUSALS = r"""
 import json, os, sys, tempfile, mlflow
