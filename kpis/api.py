@@ -1,7 +1,6 @@
 """REST API for KPIs: definitions (CRUD), bulk point ingest and series reads, alerts."""
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.core.exceptions import ValidationError
@@ -14,7 +13,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pmhub import limits
+from pmhub import jsonbody, limits
 from pmhub.permissions import ProductRolePermission
 from pmhub.roles import Action
 from products.roadmap.models import RoadmapItem
@@ -165,7 +164,7 @@ class KPIPointsView(APIView):
         except (KPI.DoesNotExist, ValueError):
             raise Http404("No such KPI.") from None
         try:
-            body = json.loads(request.body or b"null")  # NaN and Infinity parse to floats: points_parse reports them
+            body = jsonbody.loads(request.body or b"null")  # NaN and Infinity parse to floats: points_parse reports them
         except (ValueError, UnicodeDecodeError) as exc:
             raise ValidationError({"non_field_errors": [f"The body is not valid JSON: {exc}"]}) from None
         items = body.get("points") if isinstance(body, dict) else body

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from kpis.ml.mlflow import selectors as sel, services as svc
+from pmhub import jsonbody
 from pmhub.services import api_token_authenticate
 
 from kpis.ml.mlflow import search, mapping as m
@@ -107,7 +107,7 @@ def _request_data(request) -> dict:
     if not request.body:
         return {}
     try:
-        data = json.loads(request.body)
+        data = jsonbody.loads(request.body)
     except (ValueError, UnicodeDecodeError):
         raise MlflowError("The request body is not valid JSON.", BAD_REQUEST) from None
     if not isinstance(data, dict):
