@@ -9,8 +9,9 @@ request, so a retry of it lands on a new ts. The Python client always sends ts.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -44,6 +45,18 @@ class MetricIn(NamedTuple):  # a tuple: cheap to build 10,000 times per request
     value: float
     step: int
     ts: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MetricBatch:
+    """Metric entries checked already, grouped by key into store points, as the store takes
+    them (kpis.ml.mlflow.services.metrics_checked builds it in its one pass)."""
+
+    by_key: dict[str, list[PointIn]]
+    count: int
+
+    def __len__(self) -> int:
+        return self.count
 
 
 # --- models -------------------------------------------------------------------------
@@ -425,10 +438,14 @@ def model_metrics_log(*, actor, version: ModelVersion, entries, model_has_feeds:
     of the keys' series comes before it.
     """
     require(actor, version.model.product_id, Action.TRACK)
-    metrics = entries if entries and isinstance(entries[0], MetricIn) else metric_entries_validate(entries)
-    by_key: dict[str, list[PointIn]] = {}
-    for m in metrics:
-        by_key.setdefault(m.key, []).append(PointIn(m.ts, m.value, m.step))
+    if isinstance(entries, MetricBatch):
+        by_key, count = entries.by_key, entries.count
+    else:
+        metrics = entries if entries and isinstance(entries[0], MetricIn) else metric_entries_validate(entries)
+        by_key: dict[str, list[PointIn]] = {}
+        for m in metrics:
+            by_key.setdefault(m.key, []).append(PointIn(m.ts, m.value, m.step))
+        count = len(metrics)
     if model_has_feeds is False:
         if not (series and set(by_key) <= series.keys()):
             from kpis.ml.selectors import metric_series_ids
@@ -436,13 +453,13 @@ def model_metrics_log(*, actor, version: ModelVersion, entries, model_has_feeds:
             series = metric_series_ids(version_id=version.pk, keys=by_key)
         if set(by_key) <= series.keys():  # every key known: no transaction of ours, no lock
             series_points_upsert_many(batches={series[key]: points for key, points in by_key.items()})
-            return len(metrics)
+            return count
     with transaction.atomic():
         series = _metric_series_for(version=version, keys=set(by_key))
         if model_has_feeds is not False:  # queued on commit; asked first, so the store's row locks come last
             _queue_feeds(model=version.model, keys=set(by_key), only_if_production=version)
         series_points_upsert_many(batches={series[key]: points for key, points in by_key.items()}, savepoint=False)
-    return len(metrics)
+    return count
 
 
 def model_metrics_log_simple(*, actor, version: ModelVersion, metrics: dict[str, float], step: int | None = None,

@@ -166,10 +166,16 @@ def _as_arrays(by_series: dict[int, list[PointIn]]) -> tuple[str, str, str, str,
     """
     sids, micros, steps, values = [], [], [], []
     repeats = False
+    known: dict[datetime, int] = {}  # the keys of one batch share timestamps (every key of a step)
     for series_id, points in by_series.items():
         sids.append(",".join([str(series_id)] * len(points)))
+        us = []
         try:
-            us = [(p[0] - _EPOCH) // _MICROSECOND for p in points]
+            for p in points:
+                micro = known.get(p[0])
+                if micro is None:
+                    micro = known[p[0]] = (p[0] - _EPOCH) // _MICROSECOND
+                us.append(micro)
         except TypeError:  # naive minus aware
             raise ValueError("point timestamps must be timezone-aware") from None
         micros.append(",".join(map(str, us)))

@@ -26,7 +26,7 @@ from kpis.ml.services import (
     STEP_MIN,
     TS_FUTURE_SLACK,
     TS_MIN,
-    MetricIn,
+    MetricBatch,
     aimodel_create,
     aimodel_update,
     model_metrics_log,
@@ -34,6 +34,7 @@ from kpis.ml.services import (
     model_version_rename,
     model_version_update,
 )
+from kpis.timeseries.services import PointIn
 from pmhub import limits
 from pmhub.audit import audit_record
 from pmhub.permissions import require
@@ -76,8 +77,8 @@ def ms_to_datetime(ms: int) -> datetime:
         raise ValidationError({"timestamp": [f"{ms} is not a time in milliseconds since 1970."]}) from None
 
 
-def metrics_checked(raw_metrics: list) -> list[MetricIn] | None:
-    """MLflow metric objects as checked store entries, in one pass, or None.
+def metrics_checked(raw_metrics: list) -> MetricBatch | None:
+    """MLflow metric objects as checked store points grouped by key, in one pass, or None.
 
     The hot path of log-batch and log-metric: every item plainly well formed
     (a string key, a number value within pmhub.limits, an integer timestamp in
@@ -88,20 +89,19 @@ def metrics_checked(raw_metrics: list) -> list[MetricIn] | None:
     """
     vmax = limits.VALUE_MAX
     ts_max = timezone.now() + TS_FUTURE_SLACK
-    good_keys: set[str] = set()
+    by_key: dict[str, list[PointIn]] = {}
     times: dict[int, datetime] = {}  # every key of one step shares its timestamp
-    out = []
-    append = out.append
     for item in raw_metrics:
         if type(item) is not dict:
             return None
         key, value, ms, step = item.get("key"), item.get("value"), item.get("timestamp"), item.get("step")
         if type(key) is not str:
             return None
-        if key not in good_keys:
+        points = by_key.get(key)
+        if points is None:
             if not key or len(key) > METRIC_KEY_MAX_LENGTH or not key.isprintable():
                 return None
-            good_keys.add(key)
+            points = by_key[key] = []
         if not ((type(value) is float or type(value) is int) and -vmax <= value <= vmax):
             return None  # also NaN, infinities and booleans
         value = float(value)
@@ -118,8 +118,12 @@ def metrics_checked(raw_metrics: list) -> list[MetricIn] | None:
             ts = times[ms] = ms_to_datetime(ms)
             if not TS_MIN <= ts <= ts_max:
                 return None
-        append(MetricIn(key, value, step, ts))
-    return out
+        points.append(PointIn(ts, value, step))
+    return MetricBatch(by_key, len(raw_metrics))
+
+
+def _first_key(metrics: list[MetricLog] | MetricBatch) -> str:
+    return next(iter(metrics.by_key)) if isinstance(metrics, MetricBatch) else metrics[0].key
 
 
 def datetime_to_ms(dt: datetime | None) -> int | None:
@@ -310,7 +314,7 @@ def mlflow_run_lifecycle_set(*, actor, run: MlflowRun, deleted: bool) -> MlflowR
     return locked
 
 
-def mlflow_run_log_batch(*, actor, run: MlflowRun, metrics: list[MetricLog] | list[MetricIn] = (),
+def mlflow_run_log_batch(*, actor, run: MlflowRun, metrics: list[MetricLog] | MetricBatch = (),
                          params: list[tuple[str, str]] = (), tags: list[tuple[str, str]] = ()) -> MlflowRun:
     """Log metrics, params and tags to a run in one transaction: all of it or nothing.
 
@@ -320,7 +324,8 @@ def mlflow_run_log_batch(*, actor, run: MlflowRun, metrics: list[MetricLog] | li
     """
     version = run.version
     require(actor, version.model.product_id, Action.TRACK)
-    metrics, params, tags = list(metrics), list(params), list(tags)
+    metrics = metrics if isinstance(metrics, MetricBatch) else list(metrics)
+    params, tags = list(params), list(tags)
     errors = {}
     if len(metrics) > MAX_METRICS_PER_BATCH:
         errors["metrics"] = [f"At most {MAX_METRICS_PER_BATCH} metrics per request; got {len(metrics)}."]
@@ -347,7 +352,7 @@ def mlflow_run_log_batch(*, actor, run: MlflowRun, metrics: list[MetricLog] | li
     tag_map = dict(tags)
     new_name = tag_map.pop(RUN_NAME_TAG, None)
     note = tag_map.pop(NOTE_TAG, None)
-    if metrics and isinstance(metrics[0], MetricIn):  # checked already (metrics_checked)
+    if isinstance(metrics, MetricBatch):  # checked already (metrics_checked)
         entries = metrics
     else:
         entries = [{"key": m.key, "value": m.value, "step": m.step, "ts": ms_to_datetime(m.timestamp)}
@@ -360,7 +365,7 @@ def mlflow_run_log_batch(*, actor, run: MlflowRun, metrics: list[MetricLog] | li
             known = getattr(run, "metric_series_id", None)
             model_metrics_log(actor=actor, version=version, entries=entries,
                               model_has_feeds=getattr(run, "model_has_feeds", None),
-                              series={metrics[0].key: known} if known is not None else None)
+                              series={_first_key(metrics): known} if known is not None else None)
         return run
 
     with transaction.atomic():
