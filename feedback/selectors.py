@@ -142,6 +142,11 @@ def roadmap_items_for_linking(*, product) -> QuerySet[RoadmapItem]:
     return RoadmapItem.objects.filter(product=product).exclude(status="dropped").order_by("title")
 
 
+def roadmap_item_posted(*, product, value: str) -> RoadmapItem | None:
+    """The roadmap item of product a form names by pk (None if absent, malformed or another product's)."""
+    return RoadmapItem.objects.filter(product=product, pk=int(value)).first() if value.isdigit() else None
+
+
 def portal_for(*, product) -> FeedbackPortal | None:
     return FeedbackPortal.objects.filter(product=product).first()
 

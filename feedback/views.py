@@ -10,9 +10,9 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from pmhub.page_actions import back, errors_as_messages, same_site_path
 from pmhub.permissions import user_can
 from pmhub.roles import Action
 from products.roadmap.models import RoadmapItem
@@ -26,27 +26,8 @@ PAGE_SIZE = 50
 DASHBOARD_PERIODS = {"30": 30, "90": 90, "180": 180, "365": 365}
 
 
-def _messages_from(request, exc: ValidationError):
-    for msg in exc.messages:
-        messages.error(request, msg)
-
-
 def _posted_item(request, product):
-    """The roadmap item of product named by the POST's roadmap_item (None if absent, malformed or another product's)."""
-    value = request.POST.get("roadmap_item", "")
-    return RoadmapItem.objects.filter(product=product, pk=int(value)).first() if value.isdigit() else None
-
-
-def _same_site_path(request, nxt: str) -> bool:
-    """A path on this site ("/\\evil.example" is another site to a browser, so Django's check too)."""
-    return nxt.startswith("/") and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()},
-                                                                     require_https=request.is_secure())
-
-
-def _back(request, fallback: str) -> str:
-    """Where to go after a POST: the page it came from (same site only), else fallback."""
-    nxt = request.POST.get("next", "")
-    return nxt if _same_site_path(request, nxt) else fallback
+    return selectors.roadmap_item_posted(product=product, value=request.POST.get("roadmap_item", ""))
 
 
 @login_required
@@ -141,14 +122,11 @@ def triage(request, slug, pk):
     if not form.is_valid():
         messages.error(request, "Choose a status.")
     else:
-        try:
+        with errors_as_messages(request):
             services.feedback_update(actor=request.user, feedback=feedback, status=form.cleaned_data["status"],
                                      tags=form.cleaned_data["tags"])
-        except ValidationError as exc:
-            _messages_from(request, exc)
-        else:
             messages.success(request, "Saved.")
-    return redirect(_back(request, reverse("feedback:detail", args=[product.slug, feedback.pk])))
+    return redirect(back(request, reverse("feedback:detail", args=[product.slug, feedback.pk])))
 
 
 @login_required
@@ -156,14 +134,11 @@ def triage(request, slug, pk):
 def link(request, slug, pk):
     product, feedback = _feedback_for_edit(request, slug, pk)
     item = _posted_item(request, product)
-    try:
+    with errors_as_messages(request):
         services.feedback_link(actor=request.user, feedback=feedback, roadmap_item=item,
                                importance=request.POST.get("importance"))
-    except ValidationError as exc:
-        _messages_from(request, exc)
-    else:
         messages.success(request, f"Linked to “{item.title}”.")
-    return redirect(_back(request, reverse("feedback:detail", args=[product.slug, feedback.pk])))
+    return redirect(back(request, reverse("feedback:detail", args=[product.slug, feedback.pk])))
 
 
 @login_required
@@ -174,7 +149,7 @@ def unlink(request, slug, pk, link_pk):
                                  pk=link_pk, feedback=feedback)
     services.feedback_unlink(actor=request.user, link=link_obj)
     messages.success(request, f"Unlinked from “{link_obj.roadmap_item.title}”.")
-    return redirect(_back(request, reverse("feedback:detail", args=[product.slug, feedback.pk])))
+    return redirect(back(request, reverse("feedback:detail", args=[product.slug, feedback.pk])))
 
 
 @login_required
@@ -187,11 +162,8 @@ def duplicate(request, slug, pk):
     else:
         raw = (request.POST.get("original") or "").strip().lstrip("#")
         original = Feedback.objects.filter(product=product, pk=raw).first() if raw.isdigit() else None
-        try:
+        with errors_as_messages(request):
             services.feedback_mark_duplicate(actor=request.user, feedback=feedback, original=original)
-        except ValidationError as exc:
-            _messages_from(request, exc)
-        else:
             messages.success(request, f"Marked as a duplicate of #{feedback.duplicate_of_id}; its links moved there.")
     return redirect("feedback:detail", slug=product.slug, pk=feedback.pk)
 
@@ -212,7 +184,7 @@ def bulk(request, slug):
     product = get_product_for(request, slug, Action.EDIT)
     ids = request.POST.getlist("ids")
     op = request.POST.get("op")
-    try:
+    with errors_as_messages(request):
         if op == "link":
             item = _posted_item(request, product)
             n = services.feedback_bulk_link(actor=request.user, product=product, ids=ids, roadmap_item=item,
@@ -224,9 +196,7 @@ def bulk(request, slug):
                                               add_tags=request.POST.get("add_tags", ""),
                                               remove_tags=request.POST.get("remove_tags", ""))
             messages.success(request, f"Updated {n} piece{'s' if n != 1 else ''} of feedback.")
-    except ValidationError as exc:
-        _messages_from(request, exc)
-    return redirect(_back(request, reverse("feedback:product", args=[product.slug])))
+    return redirect(back(request, reverse("feedback:product", args=[product.slug])))
 
 
 # --- public link ----------------------------------------------------------------------------------
@@ -360,15 +330,12 @@ def reach(request, slug, item_pk):
     product, item = _item_for(request, slug, item_pk, Action.EDIT)
     suggestion = selectors.reach_suggestion(item=item)
     if request.method == "POST":
-        try:
+        with errors_as_messages(request):
             services.roadmap_reach_apply(actor=request.user, item=item, reach=request.POST.get("reach"))
-        except ValidationError as exc:
-            _messages_from(request, exc)
-        else:
             messages.success(request, f"Reach of “{item.title}” set to {request.POST.get('reach')}.")
-            return redirect(_back(request, reverse("feedback:most-requested", args=[product.slug])))
+            return redirect(back(request, reverse("feedback:most-requested", args=[product.slug])))
     nxt = request.GET.get("next", "")
-    if not _same_site_path(request, nxt):
+    if not same_site_path(request, nxt):
         nxt = reverse("feedback:most-requested", args=[product.slug])
     return render(request, "feedback/reach.html", {"product": product, "item": item, "suggestion": suggestion,
                                                    "next": nxt})
@@ -379,14 +346,11 @@ def notify(request, slug, item_pk):
     """Preview the e-mail to the stakeholders behind a shipped item, then send it in one click."""
     product, item = _item_for(request, slug, item_pk, Action.EDIT)
     if request.method == "POST":
-        try:
+        with errors_as_messages(request):
             if "retry" in request.POST:
                 n = services.ship_notifications_retry(actor=request.user, item=item)
             else:
                 n = services.ship_notifications_queue(actor=request.user, item=item)
-        except ValidationError as exc:
-            _messages_from(request, exc)
-        else:
             messages.success(request, f"Sending {n} e-mail{'s' if n != 1 else ''}; each stakeholder hears once."
                              if n else "Everyone behind this item has already been told.")
         return redirect("feedback:notify", slug=product.slug, item_pk=item.pk)

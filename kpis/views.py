@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
+from pmhub.page_actions import errors_as_messages
 from pmhub.permissions import user_can
 from pmhub.roles import Action
 from products.selectors import product_list_for_user
@@ -206,12 +207,8 @@ def webhook_add(request, slug):
     if not form.is_valid():
         messages.error(request, "Give an http or https URL.")
     else:
-        try:
+        with errors_as_messages(request):
             hook = alert_services.alert_webhook_create(actor=request.user, product=product, url=form.cleaned_data["url"])
-        except ValidationError as exc:
-            for msg in exc.messages:
-                messages.error(request, msg)
-        else:
             messages.success(request, f"Alerts now go to {hook.url}. Its signing secret is shown below.")
     return redirect("kpis:alerts", slug=product.slug)
 
@@ -235,14 +232,11 @@ def kpi_import(request, slug, key):
     if not form.is_valid():
         messages.error(request, "Choose a CSV file to import.")
         return redirect("kpis:detail", slug=product.slug, key=kpi.key)
-    try:
+    with errors_as_messages(request):
         job = import_services.import_job_create(actor=request.user, kpi=kpi, upload=form.cleaned_data["file"])
-    except ValidationError as exc:
-        for msg in exc.messages:
-            messages.error(request, msg)
-        return redirect("kpis:detail", slug=product.slug, key=kpi.key)
-    messages.success(request, f"Importing {job.filename}; progress is shown below.")
-    return redirect(reverse("kpis:detail", kwargs={"slug": product.slug, "key": kpi.key}) + "#imports")
+        messages.success(request, f"Importing {job.filename}; progress is shown below.")
+        return redirect(reverse("kpis:detail", kwargs={"slug": product.slug, "key": kpi.key}) + "#imports")
+    return redirect("kpis:detail", slug=product.slug, key=kpi.key)
 
 
 @login_required

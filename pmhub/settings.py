@@ -89,8 +89,9 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "pmhub.context_processors.navigation",
             ],
-            # The date filters (date_text, datetime_text) in every template without a {% load %}.
-            "builtins": ["pmhub.templatetags.dates"],
+            # The date filters (date_text, datetime_text) and the number filter (figure) in every
+            # template without a {% load %}.
+            "builtins": ["pmhub.templatetags.dates", "pmhub.templatetags.numbers"],
         },
     },
 ]

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from pmhub import numbers
 from pmhub.dates import date_text
 from kpis.selectors.portfolio import AT_RISK, NO_DATA, OFF_TRACK, ON_TRACK, STATUS_LABELS
 from products.selectors import product_list_for_user
@@ -182,35 +183,24 @@ def portfolio_for_user(*, user, period: str | None = None, now: datetime | None 
 
 
 def fmt_value(value, unit: str = "") -> str:
-    """A number as a person reads it: 1,234 / 12.3 / 0.123, with its unit."""
-    if value is None:
-        return "—"
-    magnitude = abs(value)
-    if magnitude >= 1000:
-        text = f"{value:,.0f}"
-    elif magnitude >= 100:
-        text = f"{value:.0f}"
-    elif magnitude >= 10:
-        text = f"{value:.1f}"
-    elif magnitude >= 1 or magnitude == 0:
-        text = f"{value:.2f}".rstrip("0").rstrip(".") if magnitude else "0"
-    else:
-        text = f"{value:.3g}"
-    if not unit:
-        return text
-    return f"{text}{unit}" if unit in ("%", "pp", "‰") else f"{text} {unit}"
+    """A number as a person reads it, with its unit: 12.3 / 0.123 / 4.5k / 999.9T (pmhub/numbers.py)."""
+    return numbers.value_text(value, unit)
+
+
+def fmt_change_parts(card) -> tuple[str, str]:
+    """A KPI's change as (difference, relative): ("+2.4 min", "+8.5%"), ("+3.9 pp", ""), ("—", "")."""
+    if card.change is None:
+        return "—", ""
+    sign = "+" if card.change > 0 else ("−" if card.change < 0 else "±")
+    if card.unit == "%":  # a change of a percentage is in percentage points
+        return sign + numbers.value_text(abs(card.change), "pp"), ""
+    relative = f"{sign}{abs(card.change_pct):.1f}%" if card.change_pct is not None else ""
+    return sign + fmt_value(abs(card.change), card.unit), relative
 
 
 def fmt_change(card) -> str:
-    if card.change is None:
-        return "—"
-    sign = "+" if card.change > 0 else ("−" if card.change < 0 else "±")
-    if card.unit == "%":  # a change of a percentage is in percentage points
-        return f"{sign}{fmt_value(abs(card.change))} pp"
-    text = f"{sign}{fmt_value(abs(card.change), card.unit)}"
-    if card.change_pct is not None:
-        text += f" ({sign}{abs(card.change_pct):.1f}%)"
-    return text
+    difference, relative = fmt_change_parts(card)
+    return f"{difference} ({relative})" if relative else difference
 
 
 def period_summary(*, rows, period: Period, product_ids) -> list[SummaryLine]:

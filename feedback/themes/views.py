@@ -4,33 +4,31 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from pmhub.page_actions import back, errors_as_messages
 from pmhub.permissions import user_can
 from pmhub.roles import Action
 from products.roadmap.models import RoadmapItem
 from products.views import get_product_for
 
 from ..models import Feedback
-from ..selectors import roadmap_items_for_linking
+from ..selectors import roadmap_item_posted, roadmap_items_for_linking
 from . import selectors, services
 from .models import Theme
 
 PAGE_SIZE = 50
 
 
-def _errors(request, exc: ValidationError):
-    for msg in exc.messages:
-        messages.error(request, msg)
-
-
-def _theme(product, pk) -> Theme:
-    return get_object_or_404(Theme.objects.select_related("product"), product=product, pk=pk)
+def _theme_for_edit(request, slug, pk) -> tuple:
+    """The product (the user may edit it) and its theme pk: 404 for another product's theme."""
+    product = get_product_for(request, slug, Action.EDIT)
+    return product, get_object_or_404(Theme.objects.select_related("product"), product=product, pk=pk)
 
 
 @login_required
@@ -78,18 +76,6 @@ def theme_detail(request, slug, pk):
     })
 
 
-def _back_to(request, product, theme=None):
-    from django.utils.http import url_has_allowed_host_and_scheme
-
-    nxt = request.POST.get("next", "")
-    if nxt.startswith("/") and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()},
-                                                              require_https=request.is_secure()):
-        return redirect(nxt)
-    if theme is not None and theme.pk:
-        return redirect("feedback:theme", slug=product.slug, pk=theme.pk)
-    return redirect("feedback:themes", slug=product.slug)
-
-
 @login_required
 @require_POST
 def regroup(request, slug):
@@ -114,13 +100,10 @@ def merge(request, slug):
     if target is None:
         sizes = {t.pk: t.assignments.count() for t in themes.values()}
         target = themes[max(sizes, key=lambda k: (sizes[k], -k))]
-    try:
+    with errors_as_messages(request):
         for t in themes.values():
             if t.pk != target.pk:
                 services.theme_merge(actor=request.user, source=t, target=target)
-    except ValidationError as exc:
-        _errors(request, exc)
-    else:
         messages.success(request, f"Merged {len(themes)} themes into “{target.label}”.")
     return redirect("feedback:theme", slug=product.slug, pk=target.pk)
 
@@ -128,13 +111,9 @@ def merge(request, slug):
 @login_required
 @require_POST
 def rename(request, slug, pk):
-    product = get_product_for(request, slug, Action.EDIT)
-    theme = _theme(product, pk)
-    try:
+    product, theme = _theme_for_edit(request, slug, pk)
+    with errors_as_messages(request):
         services.theme_rename(actor=request.user, theme=theme, label=request.POST.get("label", ""))
-    except ValidationError as exc:
-        _errors(request, exc)
-    else:
         messages.success(request, "Renamed; the next grouping keeps this name.")
     return redirect("feedback:theme", slug=product.slug, pk=theme.pk)
 
@@ -142,13 +121,9 @@ def rename(request, slug, pk):
 @login_required
 @require_POST
 def split(request, slug, pk):
-    product = get_product_for(request, slug, Action.EDIT)
-    theme = _theme(product, pk)
-    try:
+    product, theme = _theme_for_edit(request, slug, pk)
+    with errors_as_messages(request):
         new = services.theme_split(actor=request.user, theme=theme)
-    except ValidationError as exc:
-        _errors(request, exc)
-    else:
         messages.success(request, f"Split: {new.assignments.count()} pieces moved to the new theme “{new.label}”.")
     return redirect("feedback:theme", slug=product.slug, pk=theme.pk)
 
@@ -156,8 +131,7 @@ def split(request, slug, pk):
 @login_required
 @require_POST
 def dismiss(request, slug, pk):
-    product = get_product_for(request, slug, Action.EDIT)
-    theme = _theme(product, pk)
+    product, theme = _theme_for_edit(request, slug, pk)
     restore = "restore" in request.POST
     services.theme_set_dismissed(actor=request.user, theme=theme, dismissed=not restore)
     messages.success(request, "Theme restored." if restore else
@@ -169,16 +143,11 @@ def dismiss(request, slug, pk):
 @login_required
 @require_POST
 def link(request, slug, pk):
-    product = get_product_for(request, slug, Action.EDIT)
-    theme = _theme(product, pk)
-    value = request.POST.get("roadmap_item", "")
-    item = RoadmapItem.objects.filter(product=product, pk=int(value)).first() if value.isdigit() else None
-    try:
+    product, theme = _theme_for_edit(request, slug, pk)
+    item = roadmap_item_posted(product=product, value=request.POST.get("roadmap_item", ""))
+    with errors_as_messages(request):
         services.theme_link(actor=request.user, theme=theme, roadmap_item=item,
                             importance=request.POST.get("importance", 1))
-    except ValidationError as exc:
-        _errors(request, exc)
-    else:
         messages.success(request, f"Linked to “{item.title}”: all {theme.assignments.count()} pieces of this theme "
                                   "now count toward its demand.")
     return redirect("feedback:theme", slug=product.slug, pk=theme.pk)
@@ -187,14 +156,10 @@ def link(request, slug, pk):
 @login_required
 @require_POST
 def unlink(request, slug, pk, item_pk):
-    product = get_product_for(request, slug, Action.EDIT)
-    theme = _theme(product, pk)
+    product, theme = _theme_for_edit(request, slug, pk)
     item = get_object_or_404(RoadmapItem, product=product, pk=item_pk)
-    try:
+    with errors_as_messages(request):
         services.theme_unlink(actor=request.user, theme=theme, roadmap_item=item)
-    except ValidationError as exc:
-        _errors(request, exc)
-    else:
         messages.success(request, f"Unlinked from “{item.title}”.")
     return redirect("feedback:theme", slug=product.slug, pk=theme.pk)
 
@@ -208,12 +173,9 @@ def move(request, slug, feedback_pk):
     target = Theme.objects.filter(product=product, pk=int(value)).first() if value.isdigit() else None
     if value and value != "none" and target is None:
         messages.error(request, "Choose a theme of this product.")
-        return _back_to(request, product)
-    try:
+        return redirect(back(request, reverse("feedback:themes", args=[product.slug])))
+    with errors_as_messages(request):
         services.feedback_move(actor=request.user, feedback=feedback, theme=target)
-    except ValidationError as exc:
-        _errors(request, exc)
-    else:
         messages.success(request, f"Feedback #{feedback.pk} moved to “{target.label}”." if target
                          else f"Feedback #{feedback.pk} taken out of its theme.")
-    return _back_to(request, product)
+    return redirect(back(request, reverse("feedback:themes", args=[product.slug])))

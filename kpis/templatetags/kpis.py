@@ -4,21 +4,6 @@ register = template.Library()
 
 
 @register.filter
-def num(value, unit=""):
-    """A KPI value for people: 4 significant digits, thousands separated, with its unit."""
-    if value is None or value == "":
-        return "–"
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return value
-    text = f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
-    if "e" in text:
-        text = f"{value:,.2f}"
-    return f"{text}{unit or ''}"
-
-
-@register.filter
 def pct(value):
     if value is None:
         return "–"

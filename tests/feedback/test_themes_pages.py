@@ -106,3 +106,29 @@ def test_inbox_shows_similar_counts_duplicates_and_searches_by_meaning(product, 
     other = factories.ProductFactory()
     html = page_get(_client(factories.member(other, "pm", username="p2")), f"/feedback/{other.slug}/?m=anything").content.decode()
     assert "Search by meaning works once this product" in html
+
+
+def test_theme_actions_go_back_where_they_came_from_and_a_refusal_changes_nothing(product, pm):
+    """The actions' shared answer (pmhub/page_actions.py): a service's refusal is the page's error
+    message and nothing changes; `next` is followed only to a path of this site."""
+    grouped(product, pm, n=60)
+    client = _client(pm)
+    theme = Theme.objects.filter(product=product).first()
+    label = theme.label
+    r = client.post(f"/feedback/{product.slug}/themes/{theme.pk}/rename/", {"label": "  "})
+    assert r.status_code == 302 and r.url == f"/feedback/{product.slug}/themes/{theme.pk}/"
+    html = client.get(r.url).content.decode()
+    assert "Give the theme a name." in html and "Renamed" not in html
+    theme.refresh_from_db()
+    assert theme.label == label and not theme.label_pinned
+
+    piece = theme.assignments.first().feedback_id
+    inbox = f"/feedback/{product.slug}/?status=new"
+    for nxt, goes_to in ((inbox, inbox), ("//evil.example/x", f"/feedback/{product.slug}/themes/"),
+                         ("/\\evil.example", f"/feedback/{product.slug}/themes/"),
+                         ("https://evil.example/", f"/feedback/{product.slug}/themes/")):
+        r = client.post(f"/feedback/{product.slug}/themes/move/{piece}/", {"theme": theme.pk, "next": nxt})
+        assert r.status_code == 302 and r.url == goes_to, nxt
+    r = client.post(f"/feedback/{product.slug}/themes/move/{piece}/", {"theme": "999999", "next": inbox}, follow=True)
+    assert "Choose a theme of this product." in r.content.decode()
+    assert ThemeAssignment.objects.get(feedback_id=piece).theme_id == theme.pk

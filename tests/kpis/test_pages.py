@@ -5,7 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from kpis.models import KPI, Alert, ImportJob, Objective
+from kpis.models import KPI, Alert, AlertWebhook, ImportJob, Objective
 from kpis.timeseries.models import Point
 from products.roadmap.models import RoadmapItem
 from tests.factories import PASSWORD
@@ -165,3 +165,21 @@ def test_alert_pages_list_open_alerts(client, product, pm, kpi):
     response = client.post(f"/kpis/{product.slug}/alerts/webhooks/", {"url": "https://hooks.example.org/pmhub"})
     assert response.status_code == 302
     assert "hooks.example.org" in client.get(f"/kpis/{product.slug}/alerts/").content.decode()
+
+
+def test_import_and_webhook_answers_say_what_happened(client, product, pm, kpi, django_capture_on_commit_callbacks):
+    """A POST-and-redirect page's answer (pmhub/page_actions.py): the success message and its page,
+    or the service's refusal as the error message with nothing changed."""
+    login(client, pm)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/kpis/{product.slug}/k/{kpi.key}/import/",
+                               {"file": SimpleUploadedFile("good.csv", b"ts,value\n2026-01-01T00:00:00Z,1\n")})
+    assert response.status_code == 302 and response.url == f"/kpis/{product.slug}/k/{kpi.key}/#imports"
+    assert "Importing good.csv; progress is shown below." in client.get(response.url).content.decode()
+    url = "https://hooks.example.org/pmhub"
+    response = client.post(f"/kpis/{product.slug}/alerts/webhooks/", {"url": url}, follow=True)
+    assert f"Alerts now go to {url}." in response.content.decode()
+    response = client.post(f"/kpis/{product.slug}/alerts/webhooks/", {"url": url}, follow=True)
+    html = response.content.decode()
+    assert "This product already sends alerts to that URL." in html and "Alerts now go to" not in html
+    assert AlertWebhook.objects.filter(product=product).count() == 1

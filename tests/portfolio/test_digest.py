@@ -94,3 +94,44 @@ def test_beat_schedule_has_digest_at_configured_time():
     assert entry["options"]["expires"] <= 7 * 24 * 3600
     schedule = _crontab("30 6 * * 2")
     assert schedule.hour == {6} and schedule.minute == {30} and schedule.day_of_week == {2}
+
+
+def test_digest_numbers_are_compact_never_wrap_and_sit_right_aligned():
+    """The digest's KPI table: every number in a no-wrap span inside a right-aligned, tabular cell
+    (inline styles: e-mail clients have no stylesheet of ours), big values compact with the whole
+    value in the title, and the plain-text part compact as well."""
+    import re
+
+    product = ProductFactory(name="Revenue Engine", slug="revenue-engine")
+    make_kpi(product, "arr", name="Annual recurring revenue", unit="USD", values=[5e14, 999_999_999_999_999],
+             target=1e15, warning=5e14, critical=1e14)
+    make_kpi(product, "latency", name="Median latency", unit=" min", values=[39.1, 40.98], target=30,
+             warning=40, critical=50, direction="lower")
+    viewer = member(product, "viewer", username="cfo")
+    digest = services.digest_build(user=viewer)
+    table = re.search(r'<table[^>]*class="digest-kpis".*?</table>', digest.html, re.S).group(0)
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)
+    assert len(rows) == 2
+    for row in rows:
+        cells = re.findall(r"<td([^>]*)>(.*?)</td>", row, re.S)
+        assert len(cells) == 5
+        # latest, target, change: right-aligned tabular numbers; latest and target cells never wrap
+        for style, _ in (cells[1], cells[2], cells[4]):
+            assert "text-align: right" in style and "font-variant-numeric: tabular-nums" in style
+        assert "white-space: nowrap" in cells[1][0] and "white-space: nowrap" in cells[2][0]
+        # every figure (value, target, change parts) is a no-wrap span: number and unit never part
+        for _, content in (cells[1], cells[2], cells[4]):
+            spans = re.findall(r'<span class="figure" style="white-space: nowrap;"[^>]*>([^<]*)</span>', content)
+            assert spans, content
+    arr = rows[0] if "Annual recurring revenue" in rows[0] else rows[1]
+    assert 'title="999,999,999,999,999 USD">999.9T USD</span>' in arr
+    assert 'title="1,000,000,000,000,000 USD">1,000T USD</span>' in arr
+    assert "999,999,999,999,999 USD</strong>" not in arr
+    latency = rows[1] if arr is rows[0] else rows[0]
+    assert 'title="40.98 min">41.0 min</span>' in latency
+    # the change splits between the difference and its percentage, never inside either
+    assert re.search(r'>\+1\.88 min</span> <span class="figure" style="white-space: nowrap;">\(\+4\.8%\)</span>',
+                     latency), latency
+    # the plain-text part reads the same, without markup
+    assert "Annual recurring revenue: 999.9T USD (target 1,000T USD)" in digest.text
+    assert "<span" not in digest.text
