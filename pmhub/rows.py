@@ -17,7 +17,6 @@ class Joined:
         """parts: (model, table alias) pairs, in the order of the SELECT."""
         self.parts = [(model, alias, list(model._meta.concrete_fields)) for model, alias in parts]
         self.columns = ", ".join(f'{alias}."{f.column}"' for _model, alias, fields in self.parts for f in fields)
-        self.width = sum(len(fields) for _model, _alias, fields in self.parts)
         self._converters: dict[str, list] = {}
 
     def _converters_for(self, connection) -> list:
@@ -32,7 +31,7 @@ class Joined:
         return found
 
     def instances(self, row, connection=default_connection) -> tuple[list, tuple]:
-        """The models' instances from the first `width` values of row, and the rest of row."""
+        """The models' instances from the start of row (their columns, in order), and the rest of row."""
         converters = self._converters_for(connection)
         objects, at = [], 0
         for model, _alias, fields in self.parts:
