@@ -410,11 +410,13 @@ def _metric_series_for(*, version: ModelVersion, keys: set[str]) -> dict[str, in
     New keys are created under a row lock on the version, so two requests that
     introduce the same key at once create it once.
     """
-    existing = dict(ModelMetric.objects.filter(version=version, key__in=keys).values_list("key", "series_id"))
+    from kpis.ml.selectors import metric_series_ids
+
+    existing = metric_series_ids(version_id=version.pk, keys=keys)
     missing = keys - existing.keys()
     if missing:
         ModelVersion.objects.select_for_update().filter(pk=version.pk).values_list("pk").first()
-        existing.update(ModelMetric.objects.filter(version=version, key__in=missing).values_list("key", "series_id"))
+        existing.update(metric_series_ids(version_id=version.pk, keys=missing))
         missing = sorted(keys - existing.keys())
         if missing:
             created = Series.objects.bulk_create([Series(kind=Series.Kind.METRIC, key=k) for k in missing])
